@@ -1,0 +1,87 @@
+# containerops.fleet — developer and CI entry points.  `make help` lists them.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+LAB := $(PYTHON) tools/lab/lab.py
+LINK := .build/collections/ansible_collections/containerops/fleet
+SANITY_TREE := .build/ansible-test/ansible_collections/containerops/fleet
+SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml)))
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(abspath ansible.cfg)
+export ANSIBLE_COLLECTIONS_PATH := $(abspath .build/collections)
+export ANSIBLE_FORCE_COLOR ?= 0
+export PY_COLORS ?= 0
+
+.PHONY: help demo lab-up lab-down lab-status venv venv-test link test test-unit lint sanity molecule \
+        molecule-% e2e galaxy bench clean
+
+help: ## This list
+	@grep -hE '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(VENV)/.stamp-run: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.stamp-test: $(VENV)/.stamp-run requirements-test.txt
+	$(BIN)/pip install -q -r requirements-test.txt
+	touch $@
+
+venv: $(VENV)/.stamp-run
+venv-test: $(VENV)/.stamp-test
+
+link: ## Make the checkout importable as containerops.fleet
+	@mkdir -p $(dir $(LINK)) && ln -sfn ../../../.. $(LINK)
+
+lab-up: ## Bring up the lab hosts (Docker engine, host image, 5 hosts, inventories/lab)
+	$(LAB) up
+
+lab-down: ## Remove the lab hosts and their network
+	$(LAB) down
+
+lab-status: ## Show the lab hosts
+	$(LAB) status
+
+demo: venv link lab-up ## Lab up, then site.yml on it, then what runs where
+	$(BIN)/ansible-playbook -i inventories/lab playbooks/site.yml
+	$(LAB) status
+
+test: lint sanity test-unit molecule e2e galaxy ## The whole suite (what CI runs)
+
+lint: venv-test link ## ruff, yamllint, ansible-lint (production profile)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check --diff plugins tests tools
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint --profile production --strict
+
+sanity: venv-test ## ansible-test sanity (venv mode, offline)
+	$(BIN)/python tools/ansible_test_prep.py $(SANITY_TREE)
+	cd $(SANITY_TREE) && $(BIN)/ansible-test sanity --venv --python 3.11 --color no
+
+test-unit: venv-test link ## Unit tests (pure logic, no hosts)
+	$(BIN)/pytest -q tests/unit
+
+molecule: venv-test link ## Every Molecule scenario (SCENARIOS="a b" for some)
+	@for s in $(SCENARIOS); do $(MAKE) --no-print-directory molecule-$$s || exit 1; done
+
+molecule-%: venv-test link
+	$(LAB) image >/dev/null
+	cd extensions && $(BIN)/molecule test -s $*
+
+e2e: venv-test link lab-up ## End-to-end tests on the lab hosts (pytest + testinfra)
+	$(BIN)/pytest -q tests/e2e
+
+galaxy: venv-test ## Build the tarball, install it into an empty project offline, use it there
+	$(BIN)/pytest -q tests/galaxy
+
+bench: venv-test link lab-up ## Ours vs the peer, side by side, medians and ratios
+	$(BIN)/python tools/bench.py
+
+clean: lab-down ## Remove the lab and build output
+	rm -rf .build tests/output

@@ -1,0 +1,61 @@
+# Copyright: (c) 2026, containerops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fixtures for end-to-end tests on the lab hosts (`make lab-up` first; `make e2e` does it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import testinfra
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+INVENTORY = ROOT / "inventories" / "lab"
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session")
+def inventory() -> dict:
+    hosts_file = INVENTORY / "hosts.yml"
+    if not hosts_file.exists():
+        pytest.fail("no lab inventory: run `make lab-up` first")
+    return yaml.safe_load(hosts_file.read_text())
+
+
+@pytest.fixture(scope="session")
+def lab_hosts(inventory) -> dict[str, list[str]]:
+    return {group: list(data["hosts"]) for group, data in inventory["all"]["children"].items()}
+
+
+def run_playbook(playbook: str | Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ansible-playbook on the lab; the JSON callback's stats are parsed by `stats`."""
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", str(INVENTORY), str(playbook), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{playbook} failed (rc {proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def stats(proc: subprocess.CompletedProcess) -> dict:
+    return json.loads(proc.stdout)["stats"]
+
+
+@pytest.fixture(scope="session")
+def host():
+    """testinfra host factory over Ansible's SSH connection: host('node1')."""
+
+    def factory(name: str):
+        return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
+
+    return factory
