@@ -99,7 +99,7 @@ def test_no_engine_as_non_root_says_what_to_do(tmp_path):
             "env",
             f"PATH={tmp_path}:/usr/bin:/bin",
             "DOCKER_HOST=unix:///nonexistent.sock",
-            sys.executable,
+            "/usr/bin/python3",  # the venv interpreter lives under /root, unreadable for nobody
             *LAB[1:],
             "up",
             "--name",
