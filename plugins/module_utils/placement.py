@@ -87,7 +87,7 @@ def place(
             left -= take
         return counts
     order = {n.name: i for i, n in enumerate(nodes)}
-    for _ in range(total):
+    for _attempt in range(total):
         candidates = [n for n in nodes if counts[n.name] < capacity[n.name]]
         best = min(
             candidates,

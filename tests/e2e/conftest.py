@@ -41,6 +41,7 @@ def run_playbook(playbook: str | Path, *args: str, check: bool = True) -> subpro
         env=env,
         capture_output=True,
         text=True,
+        check=False,
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"{playbook} failed (rc {proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")

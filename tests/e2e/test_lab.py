@@ -45,14 +45,14 @@ def test_second_up_reuses_the_image_and_the_hosts():
 
 def test_clashing_host_name_is_one_line_error():
     proc = subprocess.run(
-        [*LAB, "up", "--name", "fleet-lab-clash", "--hosts", "a:x,a:y"], capture_output=True, text=True
+        [*LAB, "up", "--name", "fleet-lab-clash", "--hosts", "a:x,a:y"], capture_output=True, text=True, check=False
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == "lab: error: host name 'a' is given twice; lab host names must be unique"
 
 
 def test_container_name_owned_by_someone_else_is_refused():
-    subprocess.run(["docker", "rm", "-f", "fleet-lab-foreign-x"], capture_output=True)
+    subprocess.run(["docker", "rm", "-f", "fleet-lab-foreign-x"], capture_output=True, check=False)
     subprocess.run(
         ["docker", "create", "--name", "fleet-lab-foreign-x", "containerops-lab/host:latest"],
         check=True,
@@ -60,14 +60,14 @@ def test_container_name_owned_by_someone_else_is_refused():
     )
     try:
         proc = subprocess.run(
-            [*LAB, "up", "--name", "fleet-lab-foreign", "--hosts", "x"], capture_output=True, text=True
+            [*LAB, "up", "--name", "fleet-lab-foreign", "--hosts", "x"], capture_output=True, text=True, check=False
         )
         assert proc.returncode == 2
         assert "exists and is not a host of lab 'fleet-lab-foreign'" in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1
     finally:
-        subprocess.run(["docker", "rm", "-f", "fleet-lab-foreign-x"], capture_output=True)
-        subprocess.run([*LAB, "down", "--name", "fleet-lab-foreign", "--hosts", "x"], capture_output=True)
+        subprocess.run(["docker", "rm", "-f", "fleet-lab-foreign-x"], capture_output=True, check=False)
+        subprocess.run([*LAB, "down", "--name", "fleet-lab-foreign", "--hosts", "x"], capture_output=True, check=False)
 
 
 def test_port_already_taken_is_one_line_error():
@@ -78,9 +78,12 @@ def test_port_already_taken_is_one_line_error():
         s.listen()
         port = s.getsockname()[1]
         proc = subprocess.run(
-            [*LAB, "up", "--name", "fleet-lab-port", "--http-port", str(port)], capture_output=True, text=True
+            [*LAB, "up", "--name", "fleet-lab-port", "--http-port", str(port)],
+            capture_output=True,
+            text=True,
+            check=False,
         )
-    subprocess.run([*LAB, "down", "--name", "fleet-lab-port"], capture_output=True)
+    subprocess.run([*LAB, "down", "--name", "fleet-lab-port"], capture_output=True, check=False)
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
         f"lab: error: port {port} on 127.0.0.1 (for lb1) is already taken; free it or choose another with --http-port"
@@ -106,6 +109,7 @@ def test_no_engine_as_non_root_says_what_to_do(tmp_path):
         ],
         capture_output=True,
         text=True,
+        check=False,
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("lab: error: no Docker engine answers: install Docker")

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: (c) 2026, containerops.fleet contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The containerops.fleet lab: real Debian hosts (systemd + sshd containers) on one machine.
@@ -85,7 +84,12 @@ def run(
 ) -> subprocess.CompletedProcess:
     try:
         proc = subprocess.run(
-            cmd, input=input_, timeout=timeout, stdout=subprocess.PIPE if quiet else None, stderr=subprocess.PIPE
+            cmd,
+            input=input_,
+            timeout=timeout,
+            stdout=subprocess.PIPE if quiet else None,
+            stderr=subprocess.PIPE,
+            check=False,
         )
     except FileNotFoundError as exc:
         raise LabError(f"command not found: {cmd[0]}") from exc
@@ -133,7 +137,7 @@ def ensure_engine() -> None:
         progress("installing docker.io from the distribution (apt-get)...")
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
-        if subprocess.run(["apt-get", "install", "-y", "-qq", "docker.io"], env=env).returncode != 0:
+        if subprocess.run(["apt-get", "install", "-y", "-qq", "docker.io"], env=env, check=False).returncode != 0:
             raise LabError("apt-get install docker.io failed; see the output above")
     if Path("/run/systemd/system").is_dir():
         progress("starting docker.service...")
@@ -142,7 +146,7 @@ def ensure_engine() -> None:
         progress("starting dockerd (no init system manages it here; log: /var/log/dockerd.log)...")
         with open("/var/log/dockerd.log", "ab") as log:
             subprocess.Popen(["dockerd"], stdout=log, stderr=log, start_new_session=True)
-    for _ in range(60):
+    for _attempt in range(60):
         if _engine_answers():
             return
         time.sleep(1)
@@ -203,7 +207,11 @@ def _debootstrap_base(lab: Lab) -> str:
         progress(f"importing the rootfs as {BASE_LOCAL}...")
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
         imp = subprocess.run(
-            ["docker", "import", "-", BASE_LOCAL], stdin=tar.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            ["docker", "import", "-", BASE_LOCAL],
+            stdin=tar.stdout,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            check=False,
         )
         tar.wait()
         if imp.returncode != 0 or tar.returncode != 0:
@@ -246,6 +254,7 @@ def ensure_image(lab: Lab) -> str:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        check=False,
     )
     if proc.returncode != 0:
         raise LabError(f"docker build of the host image failed: {proc.stderr.decode().strip().splitlines()[-1:]}")
@@ -396,6 +405,7 @@ def _wait_ssh(lab: Lab, host: HostSpec, addr: str, timeout: float = 90) -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             timeout=60,
+            check=False,
         )
         if proc.returncode == 0:
             return

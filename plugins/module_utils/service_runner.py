@@ -1,0 +1,48 @@
+# Copyright: (c) 2026, containerops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one place container_service turns domain errors into fail_json."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from ansible_collections.containerops.fleet.plugins.module_utils.engine_client import DockerEngine, EngineError
+from ansible_collections.containerops.fleet.plugins.module_utils.service_docker import DeployError, DockerService
+from ansible_collections.containerops.fleet.plugins.module_utils.service_spec import SpecError, normalize
+
+
+def default_address() -> str:
+    """The address this host uses to reach other hosts (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))
+            return s.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+
+
+def run(module: Any) -> None:
+    p = module.params
+    try:
+        spec = normalize(p)
+        address = p["advertise_address"] or default_address()
+        if not spec["bind_address"]:
+            spec["bind_address"] = address
+        service = DockerService(
+            engine=DockerEngine(p["docker_host"].removeprefix("unix://"), timeout=p["api_timeout"]),
+            spec=spec,
+            address=address,
+            node=p["node_name"] or socket.gethostname(),
+            check_mode=module.check_mode,
+            warn=module.warn,
+        )
+        result = {"present": service.present, "absent": service.absent, "restarted": service.restarted}[p["state"]]()
+    except SpecError as exc:
+        module.fail_json(msg=str(exc))
+    except DeployError as exc:
+        module.fail_json(msg=str(exc), changed=True, **exc.result)
+    except EngineError as exc:
+        module.fail_json(msg=f"Docker engine: {exc}")
+    result.setdefault("rolled_back", False)
+    module.exit_json(**result)

@@ -1,0 +1,278 @@
+# Copyright: (c) 2026, containerops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The service spec: one format for every platform.  Normalising, hashing, and the Docker container
+body a replica is created from.  Pure functions: data in, data out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shlex
+from typing import Any
+
+LABEL_PREFIX = "io.containerops.fleet"
+L_SERVICE = f"{LABEL_PREFIX}.service"
+L_REPLICA = f"{LABEL_PREFIX}.replica"
+L_HASH = f"{LABEL_PREFIX}.spec-hash"
+L_SPEC = f"{LABEL_PREFIX}.spec"
+L_PORT = f"{LABEL_PREFIX}.port"
+L_ADDRESS = f"{LABEL_PREFIX}.address"
+
+DEFAULT_PORT_RANGE = (20000, 29999)
+RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
+# What changes a replica's container.  replicas and update settings do not: changing them never
+# replaces a running replica.
+HASHED_KEYS = (
+    "image",
+    "image_id",
+    "command",
+    "env",
+    "ports",
+    "volumes",
+    "labels",
+    "healthcheck",
+    "resources",
+    "restart_policy",
+    "networks",
+    "bind_address",
+)
+
+
+class SpecError(ValueError):
+    """A service spec field is invalid; the message names it and says what is expected."""
+
+
+def _port_range(value: Any, field: str) -> tuple[int, int]:
+    if value in (None, ""):
+        return DEFAULT_PORT_RANGE
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", value)
+        if not m:
+            raise SpecError(f"{field}: {value!r} is not a range; use e.g. 20000-20999")
+        lo, hi = int(m.group(1)), int(m.group(2))
+    elif isinstance(value, (list, tuple)) and len(value) == 2:
+        lo, hi = int(value[0]), int(value[1])
+    else:
+        raise SpecError(f"{field}: {value!r} is not a range; use e.g. 20000-20999")
+    if not 1 <= lo <= hi <= 65535:
+        raise SpecError(f"{field}: {lo}-{hi} must satisfy 1 <= start <= end <= 65535")
+    return lo, hi
+
+
+def _seconds(value: Any, field: str) -> float:
+    if value in (None, ""):
+        return 0.0
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*", str(value))
+    if not m:
+        raise SpecError(f"{field}: {value!r} is not a duration; use seconds or e.g. 500ms, 10s, 2m")
+    return float(m.group(1)) * {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def memory_bytes(value: Any, field: str = "resources.memory") -> int:
+    if value in (None, "", 0):
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*", str(value).lower())
+    if not m:
+        raise SpecError(f"{field}: {value!r} is not a size; use e.g. 256m or 1g")
+    return int(float(m.group(1)) * 1024 ** " kmgt".index(m.group(2) or " "))
+
+
+def normalize(params: dict[str, Any]) -> dict[str, Any]:
+    """Module parameters -> canonical spec (defaults filled, types fixed, order-insensitive parts sorted)."""
+    name = params.get("name") or ""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,40}", name):
+        raise SpecError(
+            f"name: {name!r} must be 1-41 lowercase letters, digits or dashes, starting with a letter or digit"
+        )
+    command = params.get("command")
+    if isinstance(command, str):
+        command = shlex.split(command)
+    ports = []
+    for i, port in enumerate(params.get("ports") or []):
+        if isinstance(port, int):
+            port = {"container": port}
+        if not isinstance(port, dict) or "container" not in port:
+            raise SpecError(f"ports[{i}]: give a container port, e.g. {{container: 8000}}")
+        proto = port.get("protocol", "tcp")
+        if proto not in ("tcp", "udp"):
+            raise SpecError(f"ports[{i}].protocol: {proto!r} must be tcp or udp")
+        cport = int(port["container"])
+        if not 1 <= cport <= 65535:
+            raise SpecError(f"ports[{i}].container: {cport} is not a port number")
+        ports.append(
+            {
+                "container": cport,
+                "protocol": proto,
+                "host_range": list(_port_range(port.get("host_range"), f"ports[{i}].host_range")),
+            }
+        )
+    hc = params.get("healthcheck") or {}
+    healthcheck = None
+    if hc:
+        if hc.get("command") and hc.get("http_path"):
+            raise SpecError("healthcheck: give either command or http_path, not both")
+        if hc.get("http_path") and not ports and not hc.get("port"):
+            raise SpecError("healthcheck.http_path: needs a port; add ports or healthcheck.port")
+        hc_cmd = hc.get("command")
+        if isinstance(hc_cmd, str):
+            hc_cmd = ["CMD-SHELL", hc_cmd]
+        elif isinstance(hc_cmd, list):
+            hc_cmd = ["CMD", *[str(c) for c in hc_cmd]]
+        path = hc.get("http_path")
+        if path is not None and not str(path).startswith("/"):
+            raise SpecError(f"healthcheck.http_path: {path!r} must start with /")
+        healthcheck = {
+            "command": hc_cmd,
+            "http_path": path,
+            "port": int(hc.get("port") or (ports[0]["container"] if ports else 0)) or None,
+            "interval": _seconds(hc.get("interval", 2), "healthcheck.interval") or 2.0,
+            "timeout": _seconds(hc.get("timeout", 2), "healthcheck.timeout") or 2.0,
+            "retries": int(hc.get("retries", 3)),
+            "start_period": _seconds(hc.get("start_period", 0), "healthcheck.start_period"),
+        }
+    res = params.get("resources") or {}
+    cpus = float(res.get("cpus") or 0)
+    if cpus < 0:
+        raise SpecError("resources.cpus: must be >= 0")
+    restart = params.get("restart_policy") or "unless-stopped"
+    if restart not in RESTART_POLICIES:
+        raise SpecError(f"restart_policy: {restart!r} is not one of {', '.join(RESTART_POLICIES)}")
+    upd = params.get("update") or {}
+    update = {
+        "parallelism": int(upd.get("parallelism") or 1),
+        "order": upd.get("order") or "start-first",
+        "failure_action": upd.get("failure_action") or "rollback",
+        "monitor": _seconds(upd.get("monitor", 60), "update.monitor") or 60.0,
+        "max_failure_ratio": float(upd.get("max_failure_ratio") or 0.0),
+    }
+    if update["parallelism"] < 1:
+        raise SpecError("update.parallelism: must be >= 1")
+    if update["order"] not in ("start-first", "stop-first"):
+        raise SpecError(f"update.order: {update['order']!r} must be start-first or stop-first")
+    if update["failure_action"] not in ("rollback", "pause"):
+        raise SpecError(f"update.failure_action: {update['failure_action']!r} must be rollback or pause")
+    if not 0 <= update["max_failure_ratio"] <= 1:
+        raise SpecError("update.max_failure_ratio: must be between 0 and 1")
+    replicas = params.get("replicas", 1)
+    if replicas is None or int(replicas) < 0:
+        raise SpecError(f"replicas: {replicas!r} must be a whole number >= 0")
+    volumes = sorted(str(v) for v in params.get("volumes") or [])
+    for v in volumes:
+        if ":" not in v:
+            raise SpecError(f"volumes: {v!r} must be SOURCE:TARGET[:MODE]")
+    return {
+        "name": name,
+        "image": params.get("image") or "",
+        "replicas": int(replicas),
+        "command": [str(c) for c in command] if command else None,
+        "env": {str(k): str(v) for k, v in sorted((params.get("env") or {}).items())},
+        "ports": ports,
+        "volumes": volumes,
+        "labels": {str(k): str(v) for k, v in sorted((params.get("labels") or {}).items())},
+        "healthcheck": healthcheck,
+        "resources": {"cpus": cpus, "memory": memory_bytes(res.get("memory"))},
+        "restart_policy": restart,
+        "networks": sorted(params.get("networks") or []),
+        "bind_address": params.get("bind_address") or "",
+        "metrics_path": params.get("metrics_path"),
+        "update": update,
+    }
+
+
+def spec_hash(spec: dict[str, Any], image_id: str) -> str:
+    """Hash of what a replica's container is made of (not replicas, not the update policy)."""
+    material = {k: spec.get(k) for k in HASHED_KEYS}
+    material["image_id"] = image_id
+    return hashlib.sha256(json.dumps(material, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def health_path(spec: dict[str, Any]) -> str | None:
+    hc = spec.get("healthcheck") or {}
+    return hc.get("http_path")
+
+
+def docker_healthcheck(spec: dict[str, Any]) -> dict[str, Any] | None:
+    """The Docker Healthcheck body; an HTTP path is probed from inside with curl, wget or python3."""
+    hc = spec.get("healthcheck")
+    if not hc:
+        return None
+    if hc["http_path"]:
+        url = f"http://127.0.0.1:{hc['port']}{hc['http_path']}"
+        probe = (
+            f"curl -fsS -o /dev/null {url} 2>/dev/null || wget -q -O /dev/null {url} 2>/dev/null || "
+            f"python3 -c \"import urllib.request,sys; urllib.request.urlopen('{url}', timeout=2)\""
+        )
+        test = ["CMD-SHELL", probe]
+    else:
+        test = hc["command"]
+    ns = 1_000_000_000
+    return {
+        "Test": test,
+        "Interval": int(hc["interval"] * ns),
+        "Timeout": int(hc["timeout"] * ns),
+        "Retries": hc["retries"],
+        "StartPeriod": int(hc["start_period"] * ns),
+    }
+
+
+def container_body(
+    spec: dict[str, Any], *, replica: int, digest: str, host_ports: list[int], address: str
+) -> dict[str, Any]:
+    """The POST /containers/create body for one replica."""
+    labels = dict(spec["labels"])
+    labels.update(
+        {
+            L_SERVICE: spec["name"],
+            L_REPLICA: str(replica),
+            L_HASH: digest,
+            L_PORT: ",".join(str(p) for p in host_ports),
+            L_ADDRESS: address,
+            L_SPEC: json.dumps({k: v for k, v in spec.items() if k != "replicas"}, sort_keys=True),
+        }
+    )
+    env = [f"{k}={v}" for k, v in spec["env"].items()]
+    env.append(f"FLEET_REPLICA={spec['name']}-{replica}@{address or 'local'}")
+    exposed: dict[str, dict] = {}
+    bindings: dict[str, list[dict[str, str]]] = {}
+    for port, hport in zip(spec["ports"], host_ports):
+        key = f"{port['container']}/{port['protocol']}"
+        exposed[key] = {}
+        bindings[key] = [{"HostIp": spec["bind_address"] or "", "HostPort": str(hport)}]
+    host_config: dict[str, Any] = {
+        "PortBindings": bindings,
+        "Binds": spec["volumes"] or None,
+        "RestartPolicy": {"Name": "" if spec["restart_policy"] == "no" else spec["restart_policy"]},
+        "Init": True,
+    }
+    if spec["resources"]["cpus"]:
+        host_config["NanoCpus"] = int(spec["resources"]["cpus"] * 1_000_000_000)
+    if spec["resources"]["memory"]:
+        host_config["Memory"] = spec["resources"]["memory"]
+    if spec["networks"]:
+        host_config["NetworkMode"] = spec["networks"][0]
+    body: dict[str, Any] = {
+        "Image": spec["image"],
+        "Env": env,
+        "Labels": labels,
+        "ExposedPorts": exposed,
+        "HostConfig": host_config,
+    }
+    if spec["command"]:
+        body["Cmd"] = spec["command"]
+    health = docker_healthcheck(spec)
+    if health:
+        body["Healthcheck"] = health
+    return body
+
+
+def diff_fields(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
+    """Names of the spec fields that differ (for diff output and messages)."""
+    if not old:
+        return sorted(k for k in new if k not in ("name",))
+    return sorted(k for k in set(old) | set(new) if k != "name" and old.get(k) != new.get(k))

@@ -1,0 +1,354 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, containerops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: container_service
+short_description: Deploy a service as health-gated replicas with rolling updates and automatic rollback
+version_added: 0.1.0
+description:
+  - Runs O(replicas) containers of a service on this host and keeps them converged to the spec.
+  - Idempotent by a hash of the normalised spec (and the image ID) stored as a label on each container; a
+    converged service is checked with one list call and reports C(changed=false).
+  - Changes roll out in batches of O(update.parallelism). With O(update.order=start-first) a new replica is
+    healthy before the old one stops. When new replicas fail their health check within O(update.monitor), the
+    service is rolled back (old replicas were only stopped, never removed, until the rollout succeeded) and the
+    task fails quoting the failing replica's health output and log tail.
+  - Returns the endpoints actually running, the single source HAProxy, Prometheus and the autoscaler read
+    (see the C(containerops.fleet.endpoints) filter).
+  - Placement over several hosts is done by the C(containerops.fleet.placement) filter; here O(replicas) is this
+    host's count.
+  - Talks to the Docker Engine API over its unix socket with the Python standard library; nothing needs to be
+    installed on the host besides the engine.
+author:
+  - containerops.fleet contributors
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  name:
+    description: Service name; containers are named C(<name>-<replica>-<spec hash>).
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) converges the replicas, V(absent) removes them, V(restarted) restarts them in batches,
+        waiting for health.
+    type: str
+    choices: [present, absent, restarted]
+    default: present
+  platform:
+    description: Where the service runs. This module drives V(docker) (plain Docker hosts).
+    type: str
+    choices: [docker]
+    default: docker
+  image:
+    description: Image reference. It must already be on the host (see C(containerops.fleet.container_image)).
+    type: str
+  replicas:
+    description: Number of replicas on this host.
+    type: int
+    default: 1
+  command:
+    description: Command to run instead of the image's; a list or a shell-split string.
+    type: raw
+  env:
+    description: Environment variables. C(FLEET_REPLICA) is set to C(<name>-<replica>@<address>) in each replica.
+    type: dict
+    default: {}
+  ports:
+    description:
+      - Container ports to publish. Each replica gets its own host port from O(ports[].host_range).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      container:
+        description: Container port.
+        type: int
+        required: true
+      protocol:
+        description: Protocol.
+        type: str
+        choices: [tcp, udp]
+        default: tcp
+      host_range:
+        description: Host ports to pick from, like V(20000-20999).
+        type: str
+        default: 20000-29999
+  volumes:
+    description: Binds or named volumes, C(SOURCE:TARGET[:MODE]).
+    type: list
+    elements: str
+    default: []
+  labels:
+    description: Extra container labels.
+    type: dict
+    default: {}
+  healthcheck:
+    description: How a replica proves it is healthy. Give O(healthcheck.http_path) or O(healthcheck.command).
+    type: dict
+    suboptions:
+      http_path:
+        description:
+          - HTTP path probed inside the container on O(healthcheck.port) (with curl, wget or python3 from the image).
+          - Also what HAProxy checks.
+        type: str
+      command:
+        description: Command run inside the container; exit 0 means healthy. A string runs in a shell.
+        type: raw
+      port:
+        description: Port for O(healthcheck.http_path); default the first O(ports[].container).
+        type: int
+      interval:
+        description: Seconds between checks.
+        type: float
+        default: 2
+      timeout:
+        description: Seconds one check may take.
+        type: float
+        default: 2
+      retries:
+        description: Consecutive failures before unhealthy.
+        type: int
+        default: 3
+      start_period:
+        description: Seconds during which failures do not count.
+        type: float
+        default: 0
+  resources:
+    description: Limits per replica.
+    type: dict
+    suboptions:
+      cpus:
+        description: CPUs, like V(0.5).
+        type: float
+      memory:
+        description: Memory, like V(256m) or V(1g).
+        type: str
+  restart_policy:
+    description: Docker restart policy.
+    type: str
+    choices: ["no", always, unless-stopped, on-failure]
+    default: unless-stopped
+  networks:
+    description: Docker network to attach the replicas to (the first is used).
+    type: list
+    elements: str
+    default: []
+  metrics_path:
+    description: Path Prometheus scrapes on each replica; reported in the endpoints. Null when none.
+    type: str
+  update:
+    description: How changes roll out.
+    type: dict
+    suboptions:
+      parallelism:
+        description: Replicas replaced per batch.
+        type: int
+        default: 1
+      order:
+        description: V(start-first) starts the new replica before stopping the old one.
+        type: str
+        choices: [start-first, stop-first]
+        default: start-first
+      failure_action:
+        description: On failure, V(rollback) restores the previous replicas; V(pause) leaves things as they are.
+        type: str
+        choices: [rollback, pause]
+        default: rollback
+      monitor:
+        description: Seconds a new replica has to become healthy.
+        type: float
+        default: 60
+      max_failure_ratio:
+        description: Fraction of new replicas allowed to fail before the failure action is taken.
+        type: float
+        default: 0
+  advertise_address:
+    description: Address other hosts reach the replicas on; reported in the endpoints. Default the host's
+      primary IPv4 address.
+    type: str
+  bind_address:
+    description: Host address the replica ports are published on. Default O(advertise_address), so nothing
+      listens on every interface unless asked (V(0.0.0.0)).
+    type: str
+  node_name:
+    description: Host name reported in the endpoints; default the host's name. Playbooks pass C(inventory_hostname).
+    type: str
+  docker_host:
+    description: The engine's unix socket.
+    type: str
+    default: unix:///var/run/docker.sock
+  api_timeout:
+    description: Seconds one engine API call may take.
+    type: int
+    default: 60
+notes:
+  - The spec hash covers the image ID, so a rebuilt tag is rolled out like any other change.
+  - O(replicas) and O(update) are not part of the hash; changing them never replaces a running replica.
+seealso:
+  - plugin: containerops.fleet.placement
+    plugin_type: filter
+  - plugin: containerops.fleet.endpoints
+    plugin_type: filter
+"""
+
+EXAMPLES = r"""
+- name: Two replicas of the demo app on this host, health-gated, rolled back on failure
+  containerops.fleet.container_service:
+    name: web
+    image: fleet-demo:1
+    replicas: 2
+    ports:
+      - container: 8000
+    env:
+      FLEET_DEMO_VERSION: "1"
+    healthcheck:
+      http_path: /healthz
+      interval: 1
+      retries: 3
+    metrics_path: /metrics
+    resources:
+      cpus: 0.5
+      memory: 256m
+    update:
+      parallelism: 1
+      order: start-first
+      monitor: 30
+    advertise_address: "{{ ansible_host }}"
+    node_name: "{{ inventory_hostname }}"
+  register: web
+
+- name: Publish this host's replicas for HAProxy and Prometheus
+  ansible.builtin.set_fact:
+    fleet_endpoints: "{{ web.endpoints }}"
+
+- name: Remove the service
+  containerops.fleet.container_service:
+    name: web
+    state: absent
+"""
+
+RETURN = r"""
+endpoints:
+  description: The replicas running on this host after the task.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    service: {description: Service name., type: str, returned: always}
+    host: {description: O(node_name)., type: str, returned: always}
+    address: {description: O(advertise_address)., type: str, returned: always}
+    port: {description: Host port of the first published port., type: int, returned: always}
+    container: {description: Container name., type: str, returned: always}
+    replica: {description: Replica index., type: int, returned: always}
+    spec_hash: {description: Spec hash the replica runs., type: str, returned: always}
+    healthy: {description: Health at report time., type: bool, returned: always}
+    health_path: {description: HTTP health path or null., type: str, returned: always}
+    metrics_path: {description: Metrics path or null., type: str, returned: always}
+spec_hash:
+  description: Hash of the desired spec and image ID.
+  returned: state=present
+  type: str
+  sample: 3f1c0a9be2d41177
+plan:
+  description: What was (or in check mode would be) done.
+  returned: state=present
+  type: dict
+  contains:
+    keep: {description: Replicas left running., type: list, elements: str, returned: always}
+    create: {description: Indices of new replicas., type: list, elements: int, returned: always}
+    replace: {description: Batches of replaced replicas., type: list, elements: list, returned: always}
+    remove: {description: Replicas removed., type: list, elements: str, returned: always}
+changed_fields:
+  description: Spec fields that differ from what the running replicas were made from.
+  returned: when replicas of an older spec run
+  type: list
+  elements: str
+  sample: [env]
+rolled_back:
+  description: Whether a failed update was rolled back.
+  returned: always
+  type: bool
+removed:
+  description: Containers removed.
+  returned: state=absent
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.containerops.fleet.plugins.module_utils.service_runner import run
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            state=dict(type="str", default="present", choices=["present", "absent", "restarted"]),
+            platform=dict(type="str", default="docker", choices=["docker"]),
+            image=dict(type="str"),
+            replicas=dict(type="int", default=1),
+            command=dict(type="raw"),
+            env=dict(type="dict", default={}),
+            ports=dict(
+                type="list",
+                elements="dict",
+                default=[],
+                options=dict(
+                    container=dict(type="int", required=True),
+                    protocol=dict(type="str", default="tcp", choices=["tcp", "udp"]),
+                    host_range=dict(type="str", default="20000-29999"),
+                ),
+            ),
+            volumes=dict(type="list", elements="str", default=[]),
+            labels=dict(type="dict", default={}),
+            healthcheck=dict(
+                type="dict",
+                options=dict(
+                    http_path=dict(type="str"),
+                    command=dict(type="raw"),
+                    port=dict(type="int"),
+                    interval=dict(type="float", default=2),
+                    timeout=dict(type="float", default=2),
+                    retries=dict(type="int", default=3),
+                    start_period=dict(type="float", default=0),
+                ),
+                mutually_exclusive=[["http_path", "command"]],
+                required_one_of=[["http_path", "command"]],
+            ),
+            resources=dict(type="dict", options=dict(cpus=dict(type="float"), memory=dict(type="str"))),
+            restart_policy=dict(
+                type="str", default="unless-stopped", choices=["no", "always", "unless-stopped", "on-failure"]
+            ),
+            networks=dict(type="list", elements="str", default=[]),
+            metrics_path=dict(type="str"),
+            update=dict(
+                type="dict",
+                options=dict(
+                    parallelism=dict(type="int", default=1),
+                    order=dict(type="str", default="start-first", choices=["start-first", "stop-first"]),
+                    failure_action=dict(type="str", default="rollback", choices=["rollback", "pause"]),
+                    monitor=dict(type="float", default=60),
+                    max_failure_ratio=dict(type="float", default=0),
+                ),
+            ),
+            advertise_address=dict(type="str"),
+            bind_address=dict(type="str"),
+            node_name=dict(type="str"),
+            docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+            api_timeout=dict(type="int", default=60),
+        ),
+        required_if=[("state", "present", ("image",))],
+        supports_check_mode=True,
+    )
+    run(module)
+
+
+if __name__ == "__main__":
+    main()
