@@ -205,8 +205,9 @@ def docker_healthcheck(spec: dict[str, Any]) -> dict[str, Any] | None:
     if hc["http_path"]:
         url = f"http://127.0.0.1:{hc['port']}{hc['http_path']}"
         probe = (
-            f"curl -fsS -o /dev/null {url} 2>/dev/null || wget -q -O /dev/null {url} 2>/dev/null || "
-            f"python3 -c \"import urllib.request,sys; urllib.request.urlopen('{url}', timeout=2)\""
+            f"if command -v curl >/dev/null 2>&1; then curl -fsS -o /dev/null {url}; "
+            f"elif command -v wget >/dev/null 2>&1; then wget -q -O /dev/null {url}; "
+            f"else python3 -c \"import urllib.request; urllib.request.urlopen('{url}', timeout=2)\"; fi"
         )
         test = ["CMD-SHELL", probe]
     else:
@@ -274,5 +275,5 @@ def container_body(
 def diff_fields(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
     """Names of the spec fields that differ (for diff output and messages)."""
     if not old:
-        return sorted(k for k in new if k not in ("name",))
-    return sorted(k for k in set(old) | set(new) if k != "name" and old.get(k) != new.get(k))
+        return sorted(k for k in new if k not in ("name", "replicas"))
+    return sorted(k for k in set(old) | set(new) if k not in ("name", "replicas") and old.get(k) != new.get(k))
