@@ -20,6 +20,7 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service_plan im
     Plan,
     Replica,
     allocate_ports,
+    endpoints_from_list,
     plan_update,
     published_ports,
     replica_from_list,
@@ -30,7 +31,6 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service_spec im
     SpecError,
     container_body,
     diff_fields,
-    health_path,
     spec_hash,
 )
 
@@ -67,27 +67,7 @@ class DockerService:
         return self.engine.containers({"label": f"{L_SERVICE}={self.spec['name']}"})
 
     def endpoints(self, entries: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-        entries = self._list() if entries is None else entries
-        out = []
-        for entry in entries:
-            r = replica_from_list(entry)
-            if not r.running:
-                continue
-            out.append(
-                {
-                    "service": self.spec["name"],
-                    "host": self.node,
-                    "address": r.address or self.address,
-                    "port": r.port,
-                    "container": r.name,
-                    "replica": r.index,
-                    "spec_hash": r.spec_hash,
-                    "healthy": r.healthy,
-                    "health_path": health_path(self.spec),
-                    "metrics_path": self.spec["metrics_path"],
-                }
-            )
-        return sorted(out, key=lambda e: e["replica"])
+        return endpoints_from_list(self._list() if entries is None else entries, self.node, self.address)
 
     def _previous_spec(self, entries: list[dict[str, Any]], desired_hash: str) -> dict[str, Any] | None:
         for entry in entries:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service_spec im
     L_PORT,
     L_REPLICA,
     L_SERVICE,
+    L_SPEC,
 )
 
 
@@ -52,6 +54,35 @@ def replica_from_list(entry: dict[str, Any]) -> Replica:
         port=ports[0] if ports else None,
         address=labels.get(L_ADDRESS, ""),
     )
+
+
+def endpoint_from_list(entry: dict[str, Any], node: str, default_address: str) -> dict[str, Any] | None:
+    """The endpoint (docs/endpoints.md) one running replica in a GET /containers/json listing stands for."""
+    r = replica_from_list(entry)
+    if not r.running:
+        return None
+    labels = entry.get("Labels") or {}
+    try:
+        spec = json.loads(labels.get(L_SPEC) or "{}")
+    except ValueError:
+        spec = {}
+    return {
+        "service": labels.get(L_SERVICE, ""),
+        "host": node,
+        "address": r.address or default_address,
+        "port": r.port,
+        "container": r.name,
+        "replica": r.index,
+        "spec_hash": r.spec_hash,
+        "healthy": r.healthy,
+        "health_path": (spec.get("healthcheck") or {}).get("http_path"),
+        "metrics_path": spec.get("metrics_path"),
+    }
+
+
+def endpoints_from_list(entries: list[dict[str, Any]], node: str, default_address: str) -> list[dict[str, Any]]:
+    found = [e for e in (endpoint_from_list(x, node, default_address) for x in entries) if e]
+    return sorted(found, key=lambda e: (e["service"], e["replica"], e["container"]))
 
 
 @dataclass

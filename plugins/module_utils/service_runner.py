@@ -9,7 +9,8 @@ from typing import Any
 
 from ansible_collections.containerops.fleet.plugins.module_utils.engine_client import DockerEngine, EngineError
 from ansible_collections.containerops.fleet.plugins.module_utils.service_docker import DeployError, DockerService
-from ansible_collections.containerops.fleet.plugins.module_utils.service_spec import SpecError, normalize
+from ansible_collections.containerops.fleet.plugins.module_utils.service_plan import endpoints_from_list
+from ansible_collections.containerops.fleet.plugins.module_utils.service_spec import L_SERVICE, SpecError, normalize
 
 
 def default_address() -> str:
@@ -46,3 +47,16 @@ def run(module: Any) -> None:
         module.fail_json(msg=f"Docker engine: {exc}")
     result.setdefault("rolled_back", False)
     module.exit_json(**result)
+
+
+def run_info(module: Any) -> None:
+    p = module.params
+    label = f"{L_SERVICE}={p['name']}" if p["name"] else L_SERVICE
+    try:
+        entries = DockerEngine(p["docker_host"].removeprefix("unix://")).containers({"label": label})
+    except EngineError as exc:
+        module.fail_json(msg=f"Docker engine: {exc}")
+    found = endpoints_from_list(
+        entries, p["node_name"] or socket.gethostname(), p["advertise_address"] or default_address()
+    )
+    module.exit_json(changed=False, endpoints=found, services=sorted({e["service"] for e in found}))

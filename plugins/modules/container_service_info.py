@@ -1,0 +1,82 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, containerops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: container_service_info
+short_description: List the replicas of containerops.fleet services running on a Docker host
+version_added: 0.1.0
+description:
+  - Reads the replicas that C(containerops.fleet.container_service) started on this host, from their labels, with
+    one engine API call, and returns them as endpoints (the same shape C(container_service) returns).
+  - Playbooks use it to know what runs without redeploying, for example before rendering HAProxy backends or
+    Prometheus targets for a run that deploys only one service.
+author:
+  - containerops.fleet contributors
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.info_module
+options:
+  name:
+    description: Only this service.
+    type: str
+  advertise_address:
+    description: Address reported for replicas that carry none in their labels; default the host's primary IPv4.
+    type: str
+  node_name:
+    description: Host name reported in the endpoints; default the host's name.
+    type: str
+  docker_host:
+    description: The engine's unix socket.
+    type: str
+    default: unix:///var/run/docker.sock
+seealso:
+  - module: containerops.fleet.container_service
+"""
+
+EXAMPLES = r"""
+- name: What runs on the container hosts
+  containerops.fleet.container_service_info:
+    node_name: "{{ inventory_hostname }}"
+    advertise_address: "{{ ansible_host }}"
+  register: running
+
+- name: Publish it for HAProxy and Prometheus
+  ansible.builtin.set_fact:
+    fleet_endpoints: "{{ running.endpoints }}"
+"""
+
+RETURN = r"""
+endpoints:
+  description: Running replicas, sorted by service and replica index (see docs/endpoints.md for the keys).
+  returned: always
+  type: list
+  elements: dict
+services:
+  description: Names of the services with at least one running replica here.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.containerops.fleet.plugins.module_utils.service_runner import run_info
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str"),
+            advertise_address=dict(type="str"),
+            node_name=dict(type="str"),
+            docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+        ),
+        supports_check_mode=True,
+    )
+    run_info(module)
+
+
+if __name__ == "__main__":
+    main()
