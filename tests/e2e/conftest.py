@@ -32,11 +32,22 @@ def lab_hosts(inventory) -> dict[str, list[str]]:
     return {group: list(data["hosts"]) for group, data in inventory["all"]["children"].items()}
 
 
+def ansible_env(**extra: str) -> dict[str, str]:
+    """The environment `make` gives Ansible: this checkout as containerops.fleet, the venv's tools first."""
+    return dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".build" / "collections"),
+        PATH=f"{BIN}:{os.environ.get('PATH', '')}",
+        **extra,
+    )
+
+
 def run_playbook(playbook: str | Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run ansible-playbook on the lab; the JSON callback's stats are parsed by `stats`."""
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    env = ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
     proc = subprocess.run(
-        ["ansible-playbook", "-i", str(INVENTORY), str(playbook), *args],
+        [str(BIN / "ansible-playbook"), "-i", str(INVENTORY), str(playbook), *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
