@@ -303,8 +303,13 @@ class DockerService:
 
 
 def _last_health_output(state: dict[str, Any]) -> str:
+    """The last distinct health-check results, newest last (a timeout alone hides the real cause)."""
     logs = (state.get("Health") or {}).get("Log") or []
     if not logs:
         return "no health check result yet"
-    last = logs[-1]
-    return f"exit {last.get('ExitCode')}: {(last.get('Output') or '').strip()[-500:]}"
+    seen: list[str] = []
+    for entry in logs[-3:]:
+        line = f"exit {entry.get('ExitCode')}: {(entry.get('Output') or '').strip()[-300:]}"
+        if line not in seen:
+            seen.append(line)
+    return " | ".join(seen)
