@@ -83,6 +83,8 @@ class ImageTask:
             return {"needs": self._needs, "changed": True, "actions": self.actions}
         fresh = not self.check_mode and any(self.result[k] for k in ("rebuilt", "loaded", "pulled"))
         for ref in tags_to_set(self.name, self.tags, image_id, self._refs() if fresh else before):
+            if ref == self.ref and self.result["rebuilt"]:
+                continue  # the build tags it
             self.mutate(f"tag {ref}", lambda r=ref: self._tag(image_id, r))
         if self.p["push"]:
             self._push(image_id)
