@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ansible_collections.containerops.fleet.plugins.module_utils import service_history as history
 from ansible_collections.containerops.fleet.plugins.module_utils.engine_client import DockerEngine, EngineError
 from ansible_collections.containerops.fleet.plugins.module_utils.service_plan import (
     Plan,
@@ -59,6 +60,8 @@ class DockerService:
     check_mode: bool = False
     warn: Callable[[str], None] = print
     poll: float = 0.5
+    history_path: str = ""
+    history_limit: int = 5
     _log: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------------ reading
@@ -111,10 +114,28 @@ class DockerService:
         result["diff"] = {"before": before, "after": after}
         if not plan.changed or self.check_mode:
             result["endpoints"] = self.endpoints(entries)
+            result.update(self._history(image["Id"], digest, record_it=not self.check_mode and not current))
             return result
         self._execute(plan, digest)
         result["endpoints"] = self.endpoints()
+        result.update(self._history(image["Id"], digest, record_it=True))
         return result
+
+    def _history(self, image_id: str, digest: str, record_it: bool) -> dict[str, Any]:
+        """Record a successful deploy as a revision (spec + image ID); report the history."""
+        if not self.history_path:
+            return {}
+        revisions = history.load(self.history_path)
+        if record_it:
+            updated = history.record(revisions, self.spec, image_id, digest, self.history_limit)
+            if updated is not revisions:
+                history.save(self.history_path, updated)
+                revisions = updated
+        current = next((h["revision"] for h in reversed(revisions) if h["spec_hash"] == digest), None)
+        return {
+            "revision": current,
+            "history": [{k: h[k] for k in ("revision", "spec_hash", "image_id", "time")} for h in revisions],
+        }
 
     def absent(self) -> dict[str, Any]:
         entries = self._list()

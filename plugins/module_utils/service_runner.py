@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from typing import Any
 
+from ansible_collections.containerops.fleet.plugins.module_utils import service_history
 from ansible_collections.containerops.fleet.plugins.module_utils.engine_client import DockerEngine, EngineError
 from ansible_collections.containerops.fleet.plugins.module_utils.service_docker import DeployError, DockerService
 from ansible_collections.containerops.fleet.plugins.module_utils.service_plan import endpoints_from_list
@@ -25,8 +27,12 @@ def default_address() -> str:
 
 def run(module: Any) -> None:
     p = module.params
+    history_path = os.path.join(p["history_dir"], f"{p['name']}.json") if p["history_dir"] else ""
     try:
         spec = normalize(p)
+        if p["rollback_to"]:
+            entry = service_history.pick(service_history.load(history_path), p["rollback_to"])
+            spec = service_history.rollback_spec(entry, spec["replicas"])
         address = p["advertise_address"] or default_address()
         if not spec["bind_address"]:
             spec["bind_address"] = address
@@ -37,9 +43,11 @@ def run(module: Any) -> None:
             node=p["node_name"] or socket.gethostname(),
             check_mode=module.check_mode,
             warn=module.warn,
+            history_path=history_path,
+            history_limit=p["history_limit"],
         )
         result = {"present": service.present, "absent": service.absent, "restarted": service.restarted}[p["state"]]()
-    except SpecError as exc:
+    except (SpecError, service_history.HistoryError) as exc:
         module.fail_json(msg=str(exc))
     except DeployError as exc:
         module.fail_json(msg=str(exc), changed=True, **exc.result)

@@ -179,6 +179,24 @@ options:
   node_name:
     description: Host name reported in the endpoints; default the host's name. Playbooks pass C(inventory_hostname).
     type: str
+  history_dir:
+    description:
+      - Directory on the host where each service's revision history (spec and image ID of every successful deploy)
+        is kept, in C(<name>.json), mode 0600. Empty to keep none.
+    type: path
+    default: /var/lib/containerops-fleet/services
+  history_limit:
+    description:
+      - Revisions kept per service.
+      - Keep at least as many images (the C(keep) option of C(containerops.fleet.container_image)).
+    type: int
+    default: 5
+  rollback_to:
+    description:
+      - Deploy a recorded revision instead of the given spec - V(previous) or a revision number (see RV(history)).
+      - The recorded spec is deployed pinned to the recorded image ID, so no registry and no retagging are needed.
+        Only O(replicas) is taken from the task. The rollback is recorded as a new revision.
+    type: str
   docker_host:
     description: The engine's unix socket.
     type: str
@@ -274,6 +292,21 @@ rolled_back:
   description: Whether a failed update was rolled back.
   returned: always
   type: bool
+revision:
+  description: The history revision the running replicas were made from.
+  returned: state=present and O(history_dir) set
+  type: int
+  sample: 3
+history:
+  description: Recorded revisions, oldest first (without their specs).
+  returned: state=present and O(history_dir) set
+  type: list
+  elements: dict
+  contains:
+    revision: {description: Revision number., type: int, returned: always}
+    spec_hash: {description: Spec hash., type: str, returned: always}
+    image_id: {description: Image ID the revision ran., type: str, returned: always}
+    time: {description: When it was recorded (UTC)., type: str, returned: always}
 removed:
   description: Containers removed.
   returned: state=absent
@@ -341,10 +374,13 @@ def main() -> None:
             advertise_address=dict(type="str"),
             bind_address=dict(type="str"),
             node_name=dict(type="str"),
+            history_dir=dict(type="path", default="/var/lib/containerops-fleet/services"),
+            history_limit=dict(type="int", default=5),
+            rollback_to=dict(type="str"),
             docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
             api_timeout=dict(type="int", default=60),
         ),
-        required_if=[("state", "present", ("image",))],
+        required_if=[("state", "present", ("image", "rollback_to"), True)],
         supports_check_mode=True,
     )
     run(module)
