@@ -72,6 +72,10 @@ class DockerService:
     def endpoints(self, entries: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         return endpoints_from_list(self._list() if entries is None else entries, self.node, self.address)
 
+    def all_endpoints(self) -> list[dict[str, Any]]:
+        """Endpoints of every containerops.fleet service on this host, not only this one."""
+        return endpoints_from_list(self.engine.containers({"label": L_SERVICE}), self.node, self.address)
+
     def _previous_spec(self, entries: list[dict[str, Any]], desired_hash: str) -> dict[str, Any] | None:
         for entry in entries:
             r = replica_from_list(entry)

@@ -54,6 +54,11 @@ def run(module: Any) -> None:
     except EngineError as exc:
         module.fail_json(msg=f"Docker engine: {exc}")
     result.setdefault("rolled_back", False)
+    try:
+        # Every fleet service's replicas on this host: what HAProxy and Prometheus read (docs/endpoints.md).
+        result["ansible_facts"] = {"fleet_endpoints": service.all_endpoints()}
+    except EngineError as exc:
+        module.fail_json(msg=f"Docker engine: {exc}", **result)
     module.exit_json(**result)
 
 

@@ -268,6 +268,19 @@ endpoints:
     healthy: {description: Health at report time., type: bool, returned: always}
     health_path: {description: HTTP health path or null., type: str, returned: always}
     metrics_path: {description: Metrics path or null., type: str, returned: always}
+ansible_facts:
+  description: Facts set on the host.
+  returned: success
+  type: dict
+  contains:
+    fleet_endpoints:
+      description:
+        - The endpoints of every containerops.fleet service on this host (not only this one), after the task.
+        - The C(containerops.fleet.endpoints) filter gathers them from all hosts for HAProxy, Prometheus and the
+          autoscaler.
+      type: list
+      elements: dict
+      returned: success
 spec_hash:
   description: Hash of the desired spec and image ID.
   returned: state=present
