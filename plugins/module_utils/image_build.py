@@ -57,9 +57,7 @@ def build_image(
         with tempfile.TemporaryFile() as tmp:
             write_context_tar(build["path"], files or [], tmp)
             tmp.seek(0)
-            messages = engine.build(
-                iter(lambda: tmp.read(1 << 20), b""), query, timeout=build.get("timeout") or 1800
-            )
+            messages = engine.build(iter(lambda: tmp.read(1 << 20), b""), query, timeout=build.get("timeout") or 1800)
     image_id = built_id(messages)
     if not image_id:
         image = engine.inspect_image(ref)

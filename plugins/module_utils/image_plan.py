@@ -69,7 +69,8 @@ def registry_auth(name: str, auth: dict | None) -> dict | None:
     server = auth.get("serveraddress") or registry_of(name)
     if not server:
         raise ImageError(
-            f"registry_auth: {name!r} names no registry; prefix it (host:port/{name}) or set registry_auth.serveraddress"
+            f"registry_auth: {name!r} names no registry; "
+            f"prefix it (host:port/{name}) or set registry_auth.serveraddress"
         )
     return {"username": auth["username"], "password": auth.get("password") or "", "serveraddress": server}
 

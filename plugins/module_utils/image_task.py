@@ -139,7 +139,9 @@ class ImageTask:
             ctx = self.ctrl.get("context_hash")
             if not ctx:
                 raise ImageError("build from a controller context runs through the action plugin (context_hash)")
-        want = build_hash(ctx, build.get("dockerfile") or "Dockerfile", build.get("args"), build.get("target"), build.get("labels"))
+        want = build_hash(
+            ctx, build.get("dockerfile") or "Dockerfile", build.get("args"), build.get("target"), build.get("labels")
+        )
         self.result.update(context_hash=ctx, build_hash=want)
         if not needs_build(current, want):
             return current["Id"]

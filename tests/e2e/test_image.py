@@ -70,7 +70,8 @@ def play(image_test: dict, *args: str, check: bool = True) -> subprocess.Complet
 
 
 def build_result(lab: dict, *args: str) -> dict:
-    return task_results(play({k: v for k, v in lab.items() if k not in ("export", "registry")}, *args), "Build")["node1"]
+    spec = {k: v for k, v in lab.items() if k not in ("export", "registry")}
+    return task_results(play(spec, *args), "Build")["node1"]
 
 
 def test_build_once_then_only_on_context_change(lab):
