@@ -62,6 +62,7 @@ class DockerService:
     poll: float = 0.5
     history_path: str = ""
     history_limit: int = 5
+    keep_old: bool = False
     _log: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------------ reading
@@ -99,10 +100,15 @@ class DockerService:
         entries = self._list()
         current = [replica_from_list(e) for e in entries]
         plan = plan_update(current, digest, self.spec["replicas"], self.spec["update"]["parallelism"])
+        if self.keep_old and self.spec["update"]["order"] != "start-first":
+            raise SpecError("keep_old: needs update.order start-first (old replicas keep serving while new ones start)")
+        # With keep_old, running replicas the plan would remove stay: they are only reported as retiring.
+        acting = bool(plan.create or plan.replace or [r for r in plan.remove if not r.running or not self.keep_old])
+        retiring = {r.name for r in plan.remove if r.running} | {old.name for b in plan.replace for old, _ in b}
         result: dict[str, Any] = {
             "spec_hash": digest,
             "plan": plan.summary(),
-            "changed": plan.changed,
+            "changed": acting,
             "rolled_back": False,
         }
         old_spec = self._previous_spec(entries, digest)
@@ -116,14 +122,23 @@ class DockerService:
             after["spec"] = {k: self.spec.get(k) for k in diff_fields(old_spec, self.spec)}
             result["changed_fields"] = diff_fields(old_spec, self.spec)
         result["diff"] = {"before": before, "after": after}
-        if not plan.changed or self.check_mode:
-            result["endpoints"] = self.endpoints(entries)
+        if not acting or self.check_mode:
+            result.update(self._split_retiring(self.endpoints(entries), retiring))
             result.update(self._history(image["Id"], digest, record_it=not self.check_mode and not current))
             return result
         self._execute(plan, digest)
-        result["endpoints"] = self.endpoints()
+        result.update(self._split_retiring(self.endpoints(), retiring))
         result.update(self._history(image["Id"], digest, record_it=True))
         return result
+
+    def _split_retiring(self, endpoints: list[dict[str, Any]], retiring: set[str]) -> dict[str, Any]:
+        """With keep_old, the replaced replicas still run: report them apart from the ones that stay."""
+        if not self.keep_old:
+            return {"endpoints": endpoints, "retiring": []}
+        return {
+            "endpoints": [e for e in endpoints if e["container"] not in retiring],
+            "retiring": [e for e in endpoints if e["container"] in retiring],
+        }
 
     def _history(self, image_id: str, digest: str, record_it: bool) -> dict[str, Any]:
         """Record a successful deploy as a revision (spec + image ID); report the history."""
@@ -216,12 +231,14 @@ class DockerService:
             failures += bad
             if len(failures) > allowed_failures:
                 fail(bad, "update")
-            if update["order"] == "start-first":
+            if update["order"] == "start-first" and not self.keep_old:
                 self._parallel(lambda r: self.engine.stop_container(r.id), olds)
                 stopped_old += olds
 
-        # Success: old containers and extras go for good.
-        leftovers = [r.id for r in stopped_old] + [r.id for r in plan.remove if r.running]
+        # Success: old containers and extras go for good (with keep_old, a later run removes them).
+        leftovers = [r.id for r in stopped_old]
+        if not self.keep_old:
+            leftovers += [r.id for r in plan.remove if r.running]
         self._parallel(lambda i: self.engine.remove_container(i), leftovers)
 
     def _start(self, indices: list[int], digest: str) -> list[Started]:

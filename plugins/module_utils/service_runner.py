@@ -45,6 +45,7 @@ def run(module: Any) -> None:
             warn=module.warn,
             history_path=history_path,
             history_limit=p["history_limit"],
+            keep_old=p["keep_old"],
         )
         result = {"present": service.present, "absent": service.absent, "restarted": service.restarted}[p["state"]]()
     except (SpecError, service_history.HistoryError) as exc:

@@ -168,6 +168,15 @@ options:
         description: Fraction of new replicas allowed to fail before the failure action is taken.
         type: float
         default: 0
+  keep_old:
+    description:
+      - Start and health-gate the new replicas but leave the replicas they replace, and those beyond O(replicas),
+        running; they are returned in RV(retiring) instead of RV(endpoints). A later run without O(keep_old)
+        removes them.
+      - This lets a playbook add the new replicas to a load balancer and drain the old ones before they stop
+        (see the C(rollout) entry point of the C(containerops.fleet.service) role). Needs O(update.order=start-first).
+    type: bool
+    default: false
   advertise_address:
     description: Address other hosts reach the replicas on; reported in the endpoints. Default the host's
       primary IPv4 address.
@@ -281,6 +290,11 @@ ansible_facts:
       type: list
       elements: dict
       returned: success
+retiring:
+  description: With O(keep_old), the replicas left running that a later run removes (same keys as RV(endpoints)).
+  returned: state=present
+  type: list
+  elements: dict
 spec_hash:
   description: Hash of the desired spec and image ID.
   returned: state=present
@@ -387,6 +401,7 @@ def main() -> None:
             advertise_address=dict(type="str"),
             bind_address=dict(type="str"),
             node_name=dict(type="str"),
+            keep_old=dict(type="bool", default=False),
             history_dir=dict(type="path", default="/var/lib/containerops-fleet/services"),
             history_limit=dict(type="int", default=5),
             rollback_to=dict(type="str"),
