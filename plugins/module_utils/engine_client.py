@@ -237,6 +237,61 @@ class DockerEngine:
             timeout=1800,
         )
 
+    # ------------------------------------------------------------------ swarm
+
+    def swarm_inspect(self) -> dict | None:
+        """The swarm this engine manages, or None when it is no manager (not in a swarm, or a worker)."""
+        try:
+            return self.call("GET", "/swarm")
+        except EngineError as exc:
+            if exc.status in (406, 503):
+                return None
+            raise
+
+    def swarm_init(self, advertise_addr: str, listen_addr: str = "0.0.0.0:2377") -> str:
+        body = {"ListenAddr": listen_addr, "AdvertiseAddr": advertise_addr, "ForceNewCluster": False}
+        return self.call("POST", "/swarm/init", body=body, timeout=120)
+
+    def swarm_join(self, remote_addrs: list[str], token: str, advertise_addr: str, listen_addr: str = "0.0.0.0:2377") -> None:
+        body = {"ListenAddr": listen_addr, "AdvertiseAddr": advertise_addr, "RemoteAddrs": remote_addrs, "JoinToken": token}
+        self.call("POST", "/swarm/join", body=body, timeout=120)
+
+    def nodes(self, filters: dict[str, Any] | None = None) -> list[dict]:
+        return self.call("GET", "/nodes", _filters(filters))
+
+    def update_node(self, ident: str, version: int, spec: dict) -> None:
+        self.call("POST", f"/nodes/{ident}/update", {"version": str(version)}, body=spec)
+
+    def services(self, filters: dict[str, Any] | None = None) -> list[dict]:
+        return self.call("GET", "/services", _filters(filters))
+
+    def inspect_service(self, ident: str) -> dict | None:
+        try:
+            return self.call("GET", f"/services/{ident}")
+        except EngineError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def create_service(self, spec: dict) -> dict:
+        return self.call("POST", "/services/create", body=spec)
+
+    def update_service(self, ident: str, version: int, spec: dict, rollback: bool = False) -> dict:
+        query = {"version": str(version)}
+        if rollback:
+            query["rollback"] = "previous"
+        return self.call("POST", f"/services/{ident}/update", query, body=spec)
+
+    def remove_service(self, ident: str) -> None:
+        try:
+            self.call("DELETE", f"/services/{ident}")
+        except EngineError as exc:
+            if exc.status != 404:
+                raise
+
+    def tasks(self, filters: dict[str, Any] | None = None) -> list[dict]:
+        return self.call("GET", "/tasks", _filters(filters))
+
 
 def _auth_header(auth: dict | None) -> dict[str, str]:
     if not auth:
