@@ -252,8 +252,15 @@ class DockerEngine:
         body = {"ListenAddr": listen_addr, "AdvertiseAddr": advertise_addr, "ForceNewCluster": False}
         return self.call("POST", "/swarm/init", body=body, timeout=120)
 
-    def swarm_join(self, remote_addrs: list[str], token: str, advertise_addr: str, listen_addr: str = "0.0.0.0:2377") -> None:
-        body = {"ListenAddr": listen_addr, "AdvertiseAddr": advertise_addr, "RemoteAddrs": remote_addrs, "JoinToken": token}
+    def swarm_join(
+        self, remote_addrs: list[str], token: str, advertise_addr: str, listen_addr: str = "0.0.0.0:2377"
+    ) -> None:
+        body = {
+            "ListenAddr": listen_addr,
+            "AdvertiseAddr": advertise_addr,
+            "RemoteAddrs": remote_addrs,
+            "JoinToken": token,
+        }
         self.call("POST", "/swarm/join", body=body, timeout=120)
 
     def nodes(self, filters: dict[str, Any] | None = None) -> list[dict]:
