@@ -11,8 +11,10 @@ from typing import Any
 from ansible_collections.containerops.fleet.plugins.module_utils import service_history
 from ansible_collections.containerops.fleet.plugins.module_utils.engine_client import DockerEngine, EngineError
 from ansible_collections.containerops.fleet.plugins.module_utils.service_docker import DeployError, DockerService
+from ansible_collections.containerops.fleet.plugins.module_utils.service_k8s import KubernetesError, KubernetesService
 from ansible_collections.containerops.fleet.plugins.module_utils.service_plan import endpoints_from_list
 from ansible_collections.containerops.fleet.plugins.module_utils.service_spec import L_SERVICE, SpecError, normalize
+from ansible_collections.containerops.fleet.plugins.module_utils.service_swarm import SwarmService
 
 
 def default_address() -> str:
@@ -25,8 +27,50 @@ def default_address() -> str:
             return "127.0.0.1"
 
 
+def run_cluster(module: Any) -> None:
+    """platform swarm or kubernetes: one service object on a cluster instead of this host's containers."""
+    p = module.params
+    try:
+        spec = normalize(p)
+        if p["platform"] == "swarm":
+            service: Any = SwarmService(
+                engine=DockerEngine(p["docker_host"].removeprefix("unix://"), timeout=p["api_timeout"]),
+                spec=spec,
+                publish_mode=p["publish_mode"],
+                endpoint_mode=p["endpoint_mode"],
+                deadline=float(p["progress_deadline"]),
+                check_mode=module.check_mode,
+                warn=module.warn,
+            )
+        else:
+            service = KubernetesService.connect(
+                spec=spec,
+                kubeconfig=p["kubeconfig"],
+                context=p["context"],
+                namespace=p["namespace"],
+                autoscale=p["autoscale"],
+                deadline=float(p["progress_deadline"]),
+                rollback_on_failure=p["rollback_on_failure"],
+                check_mode=module.check_mode,
+            )
+        result = {"present": service.present, "absent": service.absent, "restarted": service.restarted}[p["state"]]()
+    except SpecError as exc:
+        module.fail_json(msg=str(exc))
+    except DeployError as exc:
+        module.fail_json(msg=str(exc), changed=True, **exc.result)
+    except EngineError as exc:
+        module.fail_json(msg=f"Docker engine: {exc}")
+    except KubernetesError as exc:
+        module.fail_json(msg=f"Kubernetes: {exc}", **exc.result)
+    result.setdefault("rolled_back", False)
+    module.exit_json(**result)
+
+
 def run(module: Any) -> None:
     p = module.params
+    if p["platform"] != "docker":
+        run_cluster(module)
+        return
     history_path = os.path.join(p["history_dir"], f"{p['name']}.json") if p["history_dir"] else ""
     try:
         spec = normalize(p)
