@@ -41,10 +41,71 @@ options:
     choices: [present, absent, restarted]
     default: present
   platform:
-    description: Where the service runs. This module drives V(docker) (plain Docker hosts).
+    description:
+      - Where the service runs. V(docker) runs O(replicas) containers on this host.
+      - V(swarm) creates or updates one Docker Swarm service through this host's engine, which must be a swarm
+        manager (see the C(containerops.fleet.swarm) role); O(replicas) is the service's total. Swarm rolls
+        updates out with O(update) as its update and rollback config; the task waits until Swarm reports the
+        update completed and fails with Swarm's reason when Swarm paused or rolled it back.
+      - V(kubernetes) server-side applies a Deployment and a Service (and a HorizontalPodAutoscaler with
+        O(autoscale)) with the C(kubernetes) Python client and waits for the rollout. The module runs where the
+        kubeconfig is (usually the controller, C(delegate_to: localhost)).
     type: str
-    choices: [docker]
+    choices: [docker, swarm, kubernetes]
     default: docker
+  publish_mode:
+    description:
+      - O(platform=swarm) only. V(host) publishes each task's port on the node it runs on (one task per node
+        and port; updates then run stop-first). V(ingress) uses Swarm's routing mesh (needs IPVS in the kernel).
+    type: str
+    choices: [host, ingress]
+    default: host
+  endpoint_mode:
+    description:
+      - O(platform=swarm) only. V(vip) gives the service a virtual IP on its networks (needs IPVS);
+        V(dnsrr) makes the service name resolve to every task's address.
+    type: str
+    choices: [vip, dnsrr]
+    default: vip
+  progress_deadline:
+    description:
+      - O(platform=swarm) or O(platform=kubernetes). Seconds the rollout may take before the task fails;
+        on Kubernetes also the Deployment's C(progressDeadlineSeconds).
+    type: int
+    default: 600
+  kubeconfig:
+    description: O(platform=kubernetes) only. Path of the kubeconfig; default C($KUBECONFIG) or C(~/.kube/config).
+    type: path
+  context:
+    description: O(platform=kubernetes) only. Kubeconfig context; default its current context.
+    type: str
+  namespace:
+    description: O(platform=kubernetes) only. Namespace of the Deployment, Service and autoscaler.
+    type: str
+    default: default
+  rollback_on_failure:
+    description:
+      - O(platform=kubernetes) only. When the rollout fails (ProgressDeadlineExceeded or the deadline passes),
+        put the previous ReplicaSet's pod template back before failing.
+    type: bool
+    default: true
+  autoscale:
+    description:
+      - O(platform=kubernetes) only. Adds an C(autoscaling/v2) HorizontalPodAutoscaler for the Deployment.
+    type: dict
+    suboptions:
+      min_replicas:
+        description: Fewest replicas.
+        type: int
+        default: 1
+      max_replicas:
+        description: Most replicas.
+        type: int
+        required: true
+      cpu_utilization:
+        description: Target average CPU utilisation in percent of the requested CPU.
+        type: int
+        default: 70
   image:
     description: Image reference. It must already be on the host (see C(containerops.fleet.container_image)).
     type: str
@@ -262,7 +323,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 endpoints:
-  description: The replicas running on this host after the task.
+  description:
+    - The replicas running on this host after the task (O(platform=docker)).
+    - With O(platform=swarm), one per running task of the service on any node (its node's address and published
+      port); with O(platform=kubernetes), one per ready pod (pod IP and container port).
   returned: always
   type: list
   elements: dict
@@ -279,7 +343,7 @@ endpoints:
     metrics_path: {description: Metrics path or null., type: str, returned: always}
 ansible_facts:
   description: Facts set on the host.
-  returned: success
+  returned: success and O(platform=docker)
   type: dict
   contains:
     fleet_endpoints:
@@ -305,10 +369,18 @@ plan:
   returned: state=present
   type: dict
   contains:
-    keep: {description: Replicas left running., type: list, elements: str, returned: always}
-    create: {description: Indices of new replicas., type: list, elements: int, returned: always}
-    replace: {description: Batches of replaced replicas., type: list, elements: list, returned: always}
-    remove: {description: Replicas removed., type: list, elements: str, returned: always}
+    keep: {description: Replicas left running., type: list, elements: str, returned: platform=docker}
+    create: {description: Indices of new replicas., type: list, elements: int, returned: platform=docker}
+    replace: {description: Batches of replaced replicas., type: list, elements: list, returned: platform=docker}
+    remove: {description: Replicas removed., type: list, elements: str, returned: platform=docker}
+    action:
+      description: V(create), V(update) or V(none) (the Swarm service or Kubernetes objects).
+      type: str
+      returned: platform=swarm or platform=kubernetes
+    update_order:
+      description: Order Swarm replaces tasks in (V(stop-first) whenever host-mode ports are published).
+      type: str
+      returned: platform=swarm and changed
 changed_fields:
   description: Spec fields that differ from what the running replicas were made from.
   returned: when replicas of an older spec run
@@ -351,7 +423,22 @@ def main() -> None:
         argument_spec=dict(
             name=dict(type="str", required=True),
             state=dict(type="str", default="present", choices=["present", "absent", "restarted"]),
-            platform=dict(type="str", default="docker", choices=["docker"]),
+            platform=dict(type="str", default="docker", choices=["docker", "swarm", "kubernetes"]),
+            publish_mode=dict(type="str", default="host", choices=["host", "ingress"]),
+            endpoint_mode=dict(type="str", default="vip", choices=["vip", "dnsrr"]),
+            progress_deadline=dict(type="int", default=600),
+            kubeconfig=dict(type="path"),
+            context=dict(type="str"),
+            namespace=dict(type="str", default="default"),
+            rollback_on_failure=dict(type="bool", default=True),
+            autoscale=dict(
+                type="dict",
+                options=dict(
+                    min_replicas=dict(type="int", default=1),
+                    max_replicas=dict(type="int", required=True),
+                    cpu_utilization=dict(type="int", default=70),
+                ),
+            ),
             image=dict(type="str"),
             replicas=dict(type="int", default=1),
             command=dict(type="raw"),
