@@ -117,6 +117,7 @@ def _error_message(body: bytes | str) -> str:
 
 
 def _labels(metric: Any) -> str:
-    if not isinstance(metric, dict) or not metric:
+    if not isinstance(metric, dict):
         return "{}"
-    return "{" + ",".join(f'{k}="{v}"' for k, v in sorted(metric.items())) + "}"
+    name = metric.get("__name__", "")
+    return name + "{" + ",".join(f'{k}="{v}"' for k, v in sorted(metric.items()) if k != "__name__") + "}"
