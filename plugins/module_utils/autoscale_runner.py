@@ -78,7 +78,7 @@ def check(params: dict[str, Any], check_mode: bool = False, now: float | None = 
     state_file = params.get("state_file")
     history = load(state_file) if state_file else {}
     window = limits.scale_down_stabilization
-    recent = [n for _, n in within_window(history.get(key, []), now, window)]
+    recent = [count for _when, count in within_window(history.get(key, []), now, window)]
 
     decision = decide(current, metric, limits, recent, metric_error=unavailable)
     usable = metric if unavailable is None and metric_problem(metric) is None else None

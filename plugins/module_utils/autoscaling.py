@@ -131,7 +131,8 @@ def decide(
     if problem is not None:
         return _clamped(current, current, limits, None, f"{problem}; not scaling on bad data")
 
-    assert metric_value is not None  # for type checkers: metric_problem() returned None
+    if metric_value is None:  # metric_problem() returned None, so this cannot happen; it narrows the type
+        raise AutoscaleError("metric_value: missing")
     rec = recommend(current, metric_value, limits.target_value, limits.tolerance)
     ratio = metric_value / limits.target_value
     seen = (

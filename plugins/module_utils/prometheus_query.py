@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 import math
 import socket
-import ssl
 import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Any
+
+from ansible.module_utils.urls import ConnectionError as UrlConnectionError
+from ansible.module_utils.urls import open_url
 
 API_PATH = "/api/v1/query"
 
@@ -48,14 +49,10 @@ def query_value(base_url: str, query: str, timeout: float = 10.0, validate_certs
     if not query or not query.strip():
         raise BadQuery("query: empty; give a PromQL expression returning one series")
     url = query_url(base_url, query)
-    context = None
-    if url.startswith("https:") and not validate_certs:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
+        with open_url(
+            url, headers={"Accept": "application/json"}, timeout=timeout, validate_certs=validate_certs
+        ) as response:
             body = response.read()
     except urllib.error.HTTPError as exc:
         body = exc.read()
@@ -63,7 +60,7 @@ def query_value(base_url: str, query: str, timeout: float = 10.0, validate_certs
         if exc.code == 400:
             raise BadQuery(f"query: Prometheus rejected {query!r}: {message}") from exc
         raise MetricUnavailable(f"Prometheus at {base_url} answered HTTP {exc.code}: {message}") from exc
-    except (urllib.error.URLError, socket.timeout, OSError) as exc:
+    except (urllib.error.URLError, socket.timeout, OSError, UrlConnectionError) as exc:
         why = getattr(exc, "reason", exc)
         raise MetricUnavailable(f"Prometheus at {base_url} is unreachable: {why}") from exc
     return parse_response(body, query)

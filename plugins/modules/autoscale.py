@@ -22,7 +22,8 @@ description:
     several series or NaN gives RV(decision=hold) with RV(reason) saying why; the module never scales on bad data.
   - Parameters out of range (O(min_replicas) > O(max_replicas), O(target_value) <= 0, ...) fail with a message naming
     the parameter. So does a query Prometheus rejects as malformed.
-  - The module changes nothing on hosts. C(changed) reports that the decision changes the replica count
+  - >-
+    The module changes nothing on hosts. C(changed) reports that the decision changes the replica count
     (RV(decision) is not V(hold)), so C(when: result is changed) triggers a redeploy. Writing O(state_file) and
     O(audit_log) is bookkeeping and does not count as a change.
 author:
