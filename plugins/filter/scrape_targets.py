@@ -9,7 +9,8 @@ version_added: 0.1.0
 description:
   - Turns a list of inventory host names into Prometheus C(static_configs) entries, one per host, each with the
     label C(host) set to the inventory name.
-  - The address is the host's C(ansible_host), else its default IPv4 fact, else its inventory name.
+  - The address is the host's C(fleet_private_address), else its C(ansible_host), else its default IPv4 fact, else
+    its inventory name.
 positional: hostvars, port
 options:
   _input:

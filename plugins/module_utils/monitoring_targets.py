@@ -37,9 +37,10 @@ def join_host_port(address: str, port: int) -> str:
 
 
 def host_address(name: str, hostvars: Mapping[str, Any]) -> str:
-    """The address other hosts reach `name` on: ansible_host, else the default IPv4 fact, else the name."""
+    """The address other hosts reach `name` on: fleet_private_address, else ansible_host, else the default IPv4 fact,
+    else the name."""
     hv = hostvars.get(name) or {}
-    address = hv.get("ansible_host")
+    address = hv.get("fleet_private_address") or hv.get("ansible_host")
     if not address:
         facts = hv.get("ansible_facts") or {}
         address = (facts.get("default_ipv4") or {}).get("address") or (hv.get("ansible_default_ipv4") or {}).get(

@@ -87,9 +87,9 @@ def address(inventory) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def deployed(lab_hosts):
-    """Replicas, test HAProxy, node exporters and Prometheus, as monitoring/replicas.yml sets them up."""
-    first = run_playbook(HERE / "replicas.yml", "-e", layout_arg(LAYOUT))
-    return first
+    """Replicas and test HAProxy (monitoring/replicas.yml), then the roles under test (monitoring/monitoring.yml)."""
+    run_playbook(HERE / "replicas.yml", "-e", layout_arg(LAYOUT))
+    return run_playbook(HERE / "monitoring.yml")
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +156,7 @@ def test_listens_on_private_address_only(deployed, host, address):
 
 
 def test_second_run_changes_nothing(deployed):
-    again = stats(run_playbook(HERE / "replicas.yml", "-e", layout_arg(LAYOUT)))
+    again = stats(run_playbook(HERE / "monitoring.yml"))
     assert {h: s["changed"] for h, s in again.items()} == {h: 0 for h in again}
 
 
@@ -236,7 +236,7 @@ def test_broken_rule_is_rejected_and_running_prometheus_untouched(deployed, host
     process = prometheus_process(mon)
     reloaded = reload_timestamp()
     broken = json.dumps({"prometheus_alert_rules_extra": [{"alert": "Broken", "expr": "sum(rate(up[5m]"}]})
-    proc = run_playbook(HERE / "prometheus.yml", "-e", broken, check=False)
+    proc = run_playbook(HERE / "monitoring.yml", "--limit", "monitoring", "-e", broken, check=False)
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
     assert "failed validation" in out or "check rules" in out, out[-3000:]
@@ -249,13 +249,14 @@ def test_broken_rule_is_rejected_and_running_prometheus_untouched(deployed, host
     assert "Broken" not in names
 
 
-@pytest.mark.parametrize(
-    ("password", "why"), [("", "is not set"), ("admin", "is the default 'admin'"), ("ADMIN", "is the default 'admin'")]
-)
-def test_grafana_refuses_missing_or_default_password(deployed, password, why):
-    proc = run_playbook(HERE / "grafana.yml", "-e", json.dumps({"grafana_admin_password": password}), check=False)
-    assert proc.returncode != 0
-    assert f"grafana_admin_password {why}; set it to a secret of your own" in proc.stdout
+def test_grafana_refuses_missing_or_default_password(deployed):
+    out = run_playbook(HERE / "grafana-refusals.yml").stdout
+    for label, why in (
+        ("none", "is not set"),
+        ("admin", "is the default 'admin'"),
+        ("ADMIN", "is the default 'admin'"),
+    ):
+        assert f"REFUSED({label}): grafana_admin_password {why}; set it to a secret of your own" in out, label
 
 
 def test_grafana_provisioning_is_written_valid_and_consistent(deployed, host, address):

@@ -42,6 +42,7 @@ def test_host_address_prefers_ansible_host_then_default_ipv4_then_name():
     assert host_address("lb1", HOSTVARS) == "10.0.0.9"
     assert host_address("unknown", HOSTVARS) == "unknown"
     assert host_address("x", {"x": {"ansible_default_ipv4": {"address": "10.1.1.1"}}}) == "10.1.1.1"
+    assert host_address("p", {"p": {"fleet_private_address": "10.2.2.2", "ansible_host": "203.0.113.9"}}) == "10.2.2.2"
 
 
 def test_join_brackets_ipv6_only():
