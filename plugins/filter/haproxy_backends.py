@@ -7,8 +7,8 @@ name: haproxy_backends
 short_description: Per-service HAProxy backends from the running replicas
 version_added: 0.1.0
 description:
-  - Joins the per-service load-balancer settings with the endpoints the deploys reported (see docs/endpoints.md):
-    one server per running replica, across hosts, named C(<host>-<container>).
+  - Joins the per-service load-balancer settings with the endpoints the deploys reported (see docs/endpoints.md).
+  - One server per running replica, across hosts, named C(<host>-<container>).
   - The C(containerops.fleet.haproxy) role renders its configuration from this list.
 positional: endpoints
 options:

@@ -228,7 +228,8 @@ class Manager:
             raise HaproxyManageError(f"cannot read {self.config_file}: {exc.strerror}") from exc
 
     def write_config(self, text: str) -> None:
-        assert self.config_file
+        if not self.config_file:
+            raise HaproxyManageError("no configuration file to write (persist is off)")
         directory = os.path.dirname(self.config_file) or "."
         fd, candidate = tempfile.mkstemp(prefix=".fleet-check-", suffix=".cfg", dir=directory)
         try:

@@ -19,12 +19,16 @@ description:
     added, removed or moved servers are written to the backend's C(server) lines in the configuration file, which
     is checked with C(haproxy -c) before it replaces the old one.
 author:
-  - containerops.fleet contributors
+  - containerops.fleet contributors (@containerops)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
+    details: Reads the server state and reports the commands it would send; sends none and writes no file.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
+    details: The server (address, port, admin state, weight) before and after.
 options:
   backend:
     description: Backend name (the service name with the C(containerops.fleet.haproxy) role).

@@ -119,7 +119,7 @@ def make(tmp_path, servers):
 
 
 def test_manage_changes_once_then_reports_unchanged_and_persists_state(tmp_path):
-    manager, _ = make(tmp_path, [srv()])
+    manager, _validated = make(tmp_path, [srv()])
     first = manage(manager, want("drain"), wait=True, check_mode=False)
     assert first["changed"] and first["commands"] == [f"set server {REF} state drain"]
     assert first["diff"] == {
@@ -164,7 +164,7 @@ def test_manage_rejected_config_leaves_the_file(tmp_path):
 
 
 def test_wait_drained_times_out_with_a_clear_message(tmp_path):
-    manager, _ = make(tmp_path, [srv()])
+    manager, _validated = make(tmp_path, [srv()])
     manager.api.stat = lambda: {("web", "node1-web-1"): {"scur": "3", "qcur": "0"}}
     with pytest.raises(HaproxyManageError, match=r"timed out after 0\.01s waiting for web/node1-web-1 to have no"):
         manager.wait_timeout = 0.01

@@ -88,7 +88,7 @@ def test_socket_client_sends_one_command_and_reads_to_eof():
     seen = []
 
     def serve():
-        conn, _ = server.accept()
+        conn, _peer = server.accept()
         seen.append(conn.recv(1024))
         conn.sendall(STATE.encode())
         conn.close()
