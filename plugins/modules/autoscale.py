@@ -27,7 +27,9 @@ description:
     (RV(decision) is not V(hold)), so C(when: result is changed) triggers a redeploy. Writing O(state_file) and
     O(audit_log) is bookkeeping and does not count as a change.
 author:
-  - containerops.fleet contributors
+  - containerops.fleet contributors (@containerops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   service:
     description:
@@ -112,6 +114,8 @@ attributes:
   diff_mode:
     support: full
     details: Shows the replica count before and after the decision.
+  platform:
+    platforms: posix
 """
 
 EXAMPLES = r"""
