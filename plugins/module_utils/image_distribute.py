@@ -29,7 +29,7 @@ def save_archive(engine: DockerEngine, refs: list[str], path: str) -> None:
 
 
 def split_ref(ref: str) -> tuple[str, str]:
-    repo, _, tag = ref.rpartition(":")
+    repo, tag = ref.rpartition(":")[::2]
     if not repo or "/" in tag:
         return ref, "latest"
     return repo, tag

@@ -18,7 +18,7 @@ class ImageError(Exception):
 
 def registry_of(name: str) -> str | None:
     """'reg.example:5000/app' -> 'reg.example:5000'; 'app' or 'library/app' -> None (Docker Hub)."""
-    first, sep, _ = name.partition("/")
+    first, sep = name.partition("/")[:2]
     if sep and ("." in first or ":" in first or first == "localhost"):
         return first
     return None

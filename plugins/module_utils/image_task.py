@@ -158,7 +158,7 @@ class ImageTask:
     # ------------------------------------------------------------ after the image is there
 
     def _tag(self, image_id: str, ref: str) -> None:
-        repo, _, tag = ref.rpartition(":")
+        repo, tag = ref.rpartition(":")[::2]
         self.engine.tag(image_id, repo, tag)
 
     def _push(self, image_id: str | None) -> None:

@@ -24,15 +24,20 @@ description:
   - O(keep) prunes older images of the same repository.
   - Talks to the Docker Engine API over its unix socket with the Python standard library.
 author:
-  - containerops.fleet contributors
+  - containerops.fleet contributors (@containerops)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying the target.
     support: full
     details: Reports what would be built, loaded, pulled, tagged, pushed and pruned without doing it.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Before and after, the image ID each O(name):O(tags) reference points at.
   action:
+    description:
+      - Indicates this has a corresponding action plugin so some parts of the options can be executed on the
+        controller.
     support: full
     details: The action plugin hashes and ships the build context, ships archives and fetches exports.
 options:

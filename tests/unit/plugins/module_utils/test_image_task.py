@@ -25,8 +25,7 @@ class FakeEngine:
 
     def build(self, body, query, timeout=0):
         self.calls.append(("build", query["t"]))
-        for _ in body:
-            pass
+        b"".join(body)
         image = {"Id": "sha256:new", "Config": {"Labels": json_labels(query)}, "RepoDigests": []}
         self.images_by_ref[query["t"]] = self.images_by_ref["sha256:new"] = image
         return [{"aux": {"ID": "sha256:new"}}]
