@@ -75,6 +75,9 @@ options:
 notes:
   - podman is daemonless; its service is C(podman.socket) and a configuration change restarts C(podman.service)
     only when it runs.
+  - podman on a host that is itself a container (read-only C(/proc/sys)) needs C(default_sysctls) set to an
+    empty list in the C(containers) table of O(config); the C(overlay) storage driver (on a C(/var/lib/containers)
+    volume) and the C(systemd) cgroup manager work there unchanged.
 """
 
 EXAMPLES = r"""
