@@ -9,8 +9,8 @@ version_added: 0.1.0
 description:
 - For services deployed blue/green (replicas of C(<name>-blue) and C(<name>-green)), keeps the active colour's endpoints
   renamed to C(<name>) and drops the idle colour's (they keep running for an instant switch-back).
-- Services without a colour entry pass through unchanged; a service whose colour is active loses its plain C(<name>) replicas
-  from the list.
+- Services without a colour entry pass through unchanged; a service whose colour is active loses its plain
+  C(<name>) replicas from the list.
 positional: colours
 options:
   _input:
