@@ -46,7 +46,7 @@ def colour_endpoints(eps, colours):
     for ep in eps:
         name = ep.get("service", "")
         base, _, colour = name.rpartition("-")
-        if name in colours and colours[name].get("active"):
+        if name in colours and colours[name].get("active") not in (None, "", "plain"):
             continue  # the plain service stepped aside for a colour
         if base and base in colours:
             if colours[base].get("active") == colour:

@@ -40,3 +40,5 @@ def test_colour_endpoints_serve_the_active_colour_only():
         ("my-app", "my-app-1"),
     ]
     assert colour_endpoints(eps, {}) == eps
+    back = colour_endpoints(eps, {"web": {"active": "plain", "previous": "green"}})
+    assert [e["container"] for e in back] == ["web-1", "api-1", "my-app-1"]
