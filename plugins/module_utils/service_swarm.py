@@ -87,11 +87,6 @@ class SwarmService:
             publish_mode=self.publish_mode,
             endpoint_mode=self.endpoint_mode,
         )
-        if self.spec["ports"] and self.publish_mode == "host" and self.spec["update"]["order"] == "start-first":
-            self.warn(
-                "update.order: start-first cannot work with host-mode ports (old and new task would need the same "
-                "node port at once); updates run stop-first, update.parallelism at a time"
-            )
         old_labels = (current or {}).get("Spec", {}).get("Labels") or {}
         changed = old_labels.get(L_SWARM_HASH) != body["Labels"][L_SWARM_HASH]
         before = {
