@@ -10,11 +10,12 @@ template back.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from ansible_collections.containerops.fleet.plugins.module_utils import k8s_manifest as manifest
 from ansible_collections.containerops.fleet.plugins.module_utils.service_spec import L_HASH, health_path, spec_hash
@@ -23,6 +24,7 @@ try:
     from kubernetes import config as k8s_config
     from kubernetes.dynamic import DynamicClient
     from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError
+    from urllib3.exceptions import HTTPError
 
     HAS_KUBERNETES = True
 except ImportError:  # only needed where platform=kubernetes runs (usually the controller)
@@ -38,6 +40,24 @@ class KubernetesError(Exception):
     def __init__(self, message: str, result: dict[str, Any] | None = None):
         super().__init__(message)
         self.result = result or {}
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _api_errors(fn: F) -> F:
+    """API refusals and lost connections in the middle of a run become KubernetesError."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DynamicApiError as exc:
+            raise KubernetesError(f"API refused a call: {exc.summary()}") from exc
+        except (HTTPError, OSError) as exc:
+            raise KubernetesError(f"API server unreachable: {exc}") from exc
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
@@ -107,6 +127,7 @@ class KubernetesService:
 
     # ------------------------------------------------------------------ entry points
 
+    @_api_errors
     def present(self) -> dict[str, Any]:
         digest = self._digest()
         wanted = manifest.render(
@@ -143,6 +164,7 @@ class KubernetesService:
         result["endpoints"] = self.endpoints()
         return result
 
+    @_api_errors
     def absent(self) -> dict[str, Any]:
         removed = []
         for api_version, kind in (
@@ -158,6 +180,7 @@ class KubernetesService:
                 res.delete(name=self.spec["name"], namespace=self.namespace, propagation_policy="Foreground")
         return {"changed": bool(removed), "endpoints": [], "removed": removed}
 
+    @_api_errors
     def restarted(self) -> dict[str, Any]:
         live = self._get("apps/v1", "Deployment", self.spec["name"])
         if live is None or self.check_mode:

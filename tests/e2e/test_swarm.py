@@ -1,0 +1,167 @@
+# Copyright: (c) 2026, containerops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""container_service platform=swarm on a real 3-node swarm of lab hosts (node1 manager, node2/node3 workers).
+
+The swarm is formed by the containerops.fleet.swarm role and left on: plain containers (platform docker)
+keep working on swarm nodes.  Services here are named swarm-e2e* and publish from 24000-24999 so they
+never meet the plain-docker tests' services.  The kernel has no IPVS: ports are published in host mode
+and every endpoint is a node address + that port, checked with real HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.request
+
+import pytest
+from conftest import ROOT, run_playbook, stats
+
+PLAYBOOKS = ROOT / "tests" / "e2e" / "playbooks"
+NAME = "swarm-e2e"
+DNSRR = "swarm-e2e-dnsrr"
+
+
+def definition(**over) -> dict:
+    spec = {
+        "name": NAME,
+        "image": "fleet-test/httpd:1",
+        "replicas": 2,
+        "ports": [{"container": 8000, "host_range": "24000-24999"}],
+        "env": {"RELEASE": "1"},
+        "healthcheck": {"http_path": "/healthz", "interval": 1, "timeout": 5, "retries": 2},
+        "update": {"parallelism": 1, "monitor": 15},
+        "progress_deadline": 300,
+    }
+    spec.update(over)
+    return spec
+
+
+def deploy(spec: dict, check: bool = True) -> tuple[subprocess.CompletedProcess, dict]:
+    proc = run_playbook(PLAYBOOKS / "swarm_service.yml", "-e", json.dumps({"test_service": spec}), check=check)
+    result = {}
+    for play in json.loads(proc.stdout)["plays"]:
+        for task in play["tasks"]:
+            if task["task"]["name"] == "Deploy the service on the swarm":
+                result = task["hosts"]["node1"]
+    return proc, result
+
+
+def manager(*args: str) -> str:
+    return subprocess.run(
+        ["docker", "exec", "fleet-lab-node1", "docker", *args], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def running_tasks(service: str) -> set[str]:
+    """<service>.<slot>.<task id> of the tasks Swarm runs now, straight from the manager."""
+    out = manager(
+        "service",
+        "ps",
+        service,
+        "--no-trunc",
+        "--filter",
+        "desired-state=running",
+        "--format",
+        "{{.Name}}.{{.ID}} {{.CurrentState}}",
+    )
+    return {line.split()[0] for line in out.splitlines() if " Running " in f" {line} "}
+
+
+def answers(endpoint: dict) -> int | None:
+    try:
+        with urllib.request.urlopen(f"http://{endpoint['address']}:{endpoint['port']}/healthz", timeout=10) as resp:
+            return resp.status
+    except OSError:
+        return None
+
+
+def assert_serving(result: dict, service: str, replicas: int) -> None:
+    endpoints = result["endpoints"]
+    assert len(endpoints) == replicas, endpoints
+    assert {e["container"] for e in endpoints} == running_tasks(service)
+    assert len({e["host"] for e in endpoints}) == replicas  # host mode: one task per node and port
+    assert {e["host"] for e in endpoints} <= {"node1", "node2", "node3"}
+    assert [answers(e) for e in endpoints] == [200] * replicas
+
+
+def remove(name: str) -> None:
+    deploy({"name": name, "state": "absent"})
+
+
+@pytest.fixture(scope="module", autouse=True)
+def lab_swarm():
+    images = subprocess.run(
+        ["docker", "exec", "fleet-lab-node3", "docker", "image", "inspect", "fleet-test/httpd:broken"],
+        capture_output=True,
+        check=False,
+    )
+    if images.returncode != 0:
+        run_playbook(PLAYBOOKS / "test_images.yml")
+    was_formed = json.loads(manager("info", "--format", "{{json .Swarm}}"))["LocalNodeState"] == "active"
+    formed = run_playbook(PLAYBOOKS / "swarm_form.yml")
+    remove(NAME)
+    remove(DNSRR)
+    yield {"was_formed": was_formed, "stats": stats(formed)}
+    remove(NAME)
+    remove(DNSRR)
+
+
+def test_swarm_role_forms_three_nodes_idempotently(lab_swarm, inventory):
+    nodes = manager("node", "ls", "--format", "{{.Hostname}} {{.Status}} {{.ManagerStatus}}").split("\n")
+    assert sorted(n.split()[0] for n in nodes if n) == ["node1", "node2", "node3"]
+    assert all(" Ready" in n for n in nodes if n)
+    assert [n.split()[-1] for n in nodes if n.startswith("node1")] == ["Leader"]
+    labels = json.loads(manager("node", "inspect", "node2", "--format", "{{json .Spec.Labels}}"))
+    address = inventory["all"]["children"]["container_hosts"]["hosts"]["node2"]["ansible_host"]
+    assert labels == {"io.containerops.fleet.host": "node2", "io.containerops.fleet.address": address}
+    if lab_swarm["was_formed"]:
+        assert sum(h["changed"] for h in lab_swarm["stats"].values()) == 0, lab_swarm["stats"]
+
+
+def test_deploy_scale_update_and_second_run_changes_nothing():
+    _, first = deploy(definition())
+    assert first["changed"] is True and first["plan"]["action"] == "create"
+    assert_serving(first, NAME, 2)
+
+    _, again = deploy(definition())
+    assert again["changed"] is False
+    assert {e["container"] for e in again["endpoints"]} == {e["container"] for e in first["endpoints"]}
+
+    _, scaled = deploy(definition(replicas=3))
+    assert scaled["changed"] is True and scaled["spec_hash"] == first["spec_hash"]
+    assert_serving(scaled, NAME, 3)
+    # Scaling adds a task; the running ones stay.
+    assert {e["container"] for e in first["endpoints"]} <= {e["container"] for e in scaled["endpoints"]}
+
+    _, updated = deploy(definition(replicas=3, env={"RELEASE": "2"}))
+    assert updated["changed"] is True and updated["spec_hash"] != first["spec_hash"]
+    assert updated["plan"]["update_order"] == "stop-first"
+    assert {e["spec_hash"] for e in updated["endpoints"]} == {updated["spec_hash"]}
+    assert_serving(updated, NAME, 3)
+    env = manager("service", "inspect", NAME, "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}")
+    assert "RELEASE=2" in json.loads(env)
+
+    _, again = deploy(definition(replicas=3, env={"RELEASE": "2"}))
+    assert again["changed"] is False
+
+
+def test_broken_image_is_rolled_back_by_swarm_and_reported():
+    _, good = deploy(definition(replicas=3, env={"RELEASE": "2"}))
+    proc, broken = deploy(definition(replicas=3, env={"RELEASE": "2"}, image="fleet-test/httpd:broken"), check=False)
+    assert proc.returncode != 0
+    assert broken["failed"] is True and broken["rolled_back"] is True
+    assert "rolled it back" in broken["msg"] and "rollback_completed" in broken["msg"]
+    # Swarm put the previous spec back: the same hash serves on every node, and a rerun of it changes nothing.
+    assert manager("service", "inspect", NAME, "--format", "{{.UpdateStatus.State}}").strip() == "rollback_completed"
+    _, after = deploy(definition(replicas=3, env={"RELEASE": "2"}))
+    assert after["changed"] is False
+    assert {e["spec_hash"] for e in after["endpoints"]} == {good["spec_hash"]}
+    assert_serving(after, NAME, 3)
+
+
+def test_dnsrr_endpoint_mode():
+    _, result = deploy(definition(name=DNSRR, replicas=1, endpoint_mode="dnsrr"))
+    assert result["changed"] is True
+    assert manager("service", "inspect", DNSRR, "--format", "{{.Spec.EndpointSpec.Mode}}").strip() == "dnsrr"
+    assert_serving(result, DNSRR, 1)
