@@ -190,6 +190,7 @@ def convert(compose: dict[str, Any], ignore: list[str] | None = None) -> list[di
         services.append(definition)
     if problems:
         raise ComposeError(
-            "unsupported compose input (list it under `ignore` to drop it on purpose): " + "; ".join(problems)
+            "unsupported compose input (to drop it on purpose, list it in fleet_compose_ignore or the filter's ignore): "
+            + "; ".join(problems)
         )
     return services
