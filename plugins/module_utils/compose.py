@@ -190,7 +190,6 @@ def convert(compose: dict[str, Any], ignore: list[str] | None = None) -> list[di
         services.append(definition)
     if problems:
         raise ComposeError(
-            "unsupported compose input (to drop it on purpose, list it in fleet_compose_ignore or the filter's ignore): "
-            + "; ".join(problems)
+            "unsupported compose input (list it in fleet_compose_ignore to drop it on purpose): " + "; ".join(problems)
         )
     return services

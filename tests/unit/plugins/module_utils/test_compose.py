@@ -58,7 +58,7 @@ def test_unsupported_keys_are_named_not_dropped():
     with pytest.raises(ComposeError) as err:
         convert(doc)
     assert str(err.value) == (
-        "unsupported compose input (to drop it on purpose, list it in fleet_compose_ignore or the filter's ignore): "
+        "unsupported compose input (list it in fleet_compose_ignore to drop it on purpose): "
         "top-level key 'secrets'; services.web: build, depends_on, deploy.placement"
     )
     assert convert(doc, ignore=["secrets", "build", "services.web.depends_on", "deploy.placement"])[0]["name"] == "web"
