@@ -1,0 +1,140 @@
+# Copyright: (c) 2026, containerops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The operator's layer on the lab: site.yml twice, zero-downtime deploy, rollback, blue/green, compose input,
+and bad definitions refused before any host is touched.  Real HTTP through HAProxy on lb1 throughout."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.request
+
+import pytest
+from conftest import ROOT, run_playbook, stats
+from load import Load
+
+PLAYBOOKS = ROOT / "playbooks"
+NODES = ("node1", "node2", "node3")
+
+
+@pytest.fixture(scope="module")
+def lb(inventory) -> str:
+    return inventory["all"]["children"]["loadbalancers"]["hosts"]["lb1"]["ansible_host"]
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read().decode()
+    except OSError as exc:
+        return 0, str(exc)
+
+
+def plays_run(proc: subprocess.CompletedProcess) -> list[str]:
+    return [p["play"]["name"] for p in json.loads(proc.stdout)["plays"]]
+
+
+@pytest.mark.parametrize(
+    ("services", "expected"),
+    [
+        ([{"name": "web", "image": "fleet-demo:1", "replicsa": 3}], "replicsa"),
+        ([{"name": "web", "replicas": 3}], "missing required arguments: image"),
+    ],
+)
+def test_bad_definition_fails_before_touching_any_host(services, expected):
+    proc = run_playbook(PLAYBOOKS / "site.yml", "-e", json.dumps({"fleet_services": services}), check=False)
+    assert proc.returncode != 0
+    assert expected in proc.stdout
+    assert plays_run(proc) == ["Validate the service definitions"]  # no later play started
+
+
+def test_site_from_the_lab_then_again_changes_nothing(lb):
+    run_playbook(PLAYBOOKS / "site.yml")
+    second = run_playbook(PLAYBOOKS / "site.yml")
+    changed = {h: s["changed"] for h, s in stats(second).items() if s["changed"]}
+    assert changed == {}, f"second site.yml run changed something: {changed}"
+    replicas = {get(f"http://{lb}/")[1].rsplit(" ", 1)[0] for _ in range(60)}
+    assert len(replicas) == 3, f"HAProxy did not reach every replica: {replicas}"
+
+
+@pytest.fixture(scope="module")
+def version_2():
+    """fleet-demo:2, a real new release (the demo reports its version), made on every container host."""
+    for node in NODES:
+        subprocess.run(
+            ["docker", "exec", "-i", f"fleet-lab-{node}", "docker", "build", "-q", "-t", "fleet-demo:2", "-"],
+            input=b"FROM fleet-demo:1\nENV FLEET_DEMO_VERSION=2\n",
+            check=True,
+            capture_output=True,
+        )
+    return "fleet-demo:2"
+
+
+def test_deploy_a_new_version_under_load_loses_no_request(lb, version_2):
+    with Load(lb) as load:
+        run_playbook(PLAYBOOKS / "deploy.yml", "-e", "service=web", "-e", f"image={version_2}")
+    assert load.failures == [], f"{len(load.failures)} of {load.total} requests failed: {load.failures[:5]}"
+    assert load.ok > 100
+    assert load.last_versions() == {"2"}
+
+
+def test_rollback_serves_the_previous_image_again_without_losing_a_request(lb, version_2):
+    with Load(lb) as load:
+        run_playbook(PLAYBOOKS / "rollback.yml", "-e", "service=web")
+    assert load.failures == [], f"{len(load.failures)} of {load.total} requests failed: {load.failures[:5]}"
+    assert load.last_versions() == {"1"}
+
+
+def test_blue_green_switch_and_switch_back_lose_no_request(lb, version_2):
+    with Load(lb) as load:
+        run_playbook(PLAYBOOKS / "blue_green.yml", "-e", "service=web", "-e", f"image={version_2}")
+    assert load.failures == [], f"switch: {len(load.failures)} of {load.total} failed: {load.failures[:5]}"
+    assert load.last_versions() == {"2"}
+    assert all(r.startswith("web-blue-") for r in load.last_replicas())
+
+    with Load(lb) as load:
+        run_playbook(PLAYBOOKS / "blue_green.yml", "-e", "service=web", "-e", "switch_back=true")
+    assert load.failures == [], f"switch back: {len(load.failures)} of {load.total} failed: {load.failures[:5]}"
+    assert load.last_versions() == {"1"}
+    assert not any(r.startswith("web-blue-") for r in load.last_replicas())
+    run_playbook(PLAYBOOKS / "teardown.yml", "-e", "service=web-blue")
+
+
+COMPOSE = """
+services:
+  cweb:
+    image: fleet-test/httpd:1
+    ports: ["8081:8000"]
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://localhost:8000/healthz"]
+      interval: 2s
+    deploy: {replicas: 3}
+  capi:
+    image: fleet-test/httpd:1
+    ports: [{target: 8000, published: 8082}]
+    environment: {ROLE: api}
+    healthcheck: {test: "wget -q -O /dev/null http://127.0.0.1:8000/healthz", interval: 2s}
+    deploy: {replicas: 2}
+"""
+
+
+def test_compose_file_with_two_services_deploys_across_hosts_behind_haproxy(lb, tmp_path):
+    run_playbook(ROOT / "tests" / "e2e" / "playbooks" / "test_images.yml")
+    compose = tmp_path / "compose.yml"
+    compose.write_text(COMPOSE)
+    extra = json.dumps({"fleet_compose_files": [str(compose)]})
+    try:
+        proc = run_playbook(PLAYBOOKS / "compose.yml", "-e", extra)
+        hosts_used = set()
+        for play in json.loads(proc.stdout)["plays"]:
+            for task in play["tasks"]:
+                if task["task"]["name"].startswith("containerops.fleet.service : Start the replicas"):
+                    for host, result in task["hosts"].items():
+                        if result.get("endpoints") and result["endpoints"][0]["service"] in ("cweb", "capi"):
+                            hosts_used.add(host)
+        assert len(hosts_used) >= 2, f"compose services were not spread: {hosts_used}"
+        for port in (8081, 8082):
+            assert get(f"http://{lb}:{port}/") == (200, "fleet test page\n")
+    finally:
+        for name in ("cweb", "capi"):
+            run_playbook(PLAYBOOKS / "teardown.yml", "-e", f"service={name}")
