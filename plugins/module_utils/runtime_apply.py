@@ -41,9 +41,7 @@ def _config(host: Host, engine: Engine, params: dict[str, Any], binaries: bool) 
     spec = engine.spec
     current = host.read(spec.config_path) or ""
     exec_start = engine.exec_start() if spec.name == "docker" and binaries else ""
-    _, _, text, keys = rc.plan(
-        spec.config_format, spec.name, current, params["config"] or {}, spec.config_path, exec_start
-    )
+    text, keys = rc.plan(spec.config_format, spec.name, current, params["config"] or {}, spec.config_path, exec_start)
     if keys and binaries:
         try:
             engine.validate(text)

@@ -270,7 +270,7 @@ VALIDATORS = {"docker": validate_docker, "containerd": validate_containerd, "pod
 
 
 def plan(fmt: str, engine: str, current_text: str, wanted: dict[str, Any], path: str, exec_start: str = ""):
-    """-> (before dict, after dict, new text, changed keys); raises ConfigError for a bad result."""
+    """-> (new text, changed keys); raises ConfigError for a bad result."""
     before = parse(fmt, current_text, path)
     after = deep_merge(before, wanted)
     if engine == "docker":
@@ -278,4 +278,4 @@ def plan(fmt: str, engine: str, current_text: str, wanted: dict[str, Any], path:
     else:
         VALIDATORS[engine](after)
     text = render(fmt, after)
-    return before, after, text, changed_keys(before, after)
+    return text, changed_keys(before, after)

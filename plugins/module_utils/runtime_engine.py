@@ -128,7 +128,7 @@ class Engine:
         return self._systemctl("is-enabled", "--quiet", self.spec.service, check=False)[0] == 0
 
     def exec_start(self) -> str:
-        rc, out, _ = self._systemctl("show", "-p", "ExecStart", "--value", self.spec.service, check=False)
+        rc, out, _err = self._systemctl("show", "-p", "ExecStart", "--value", self.spec.service, check=False)
         return out if rc == 0 else ""
 
     def enable_and_start(self) -> None:
@@ -147,7 +147,7 @@ class Engine:
 
     def journal(self, since: float, lines: int = 15) -> str:
         unit = "podman.service" if self.spec.name == "podman" else self.spec.service
-        rc, out, _ = self.host.run(
+        rc, out, _err = self.host.run(
             ["journalctl", "-u", unit, "--no-pager", "-o", "cat", "-n", str(lines), "--since", f"@{int(since)}"],
             check=False,
         )

@@ -75,7 +75,7 @@ def parse_os_release(text: str) -> OsRelease:
     values = {}
     for line in text.splitlines():
         if "=" in line and not line.lstrip().startswith("#"):
-            key, _, value = line.partition("=")
+            key, _sep, value = line.partition("=")
             parts = shlex.split(value) if value.strip() else [""]
             values[key.strip()] = parts[0] if parts else ""
     return OsRelease(
@@ -153,8 +153,8 @@ class Apt:
     def installed(self, packages: tuple[str, ...]) -> dict[str, str | None]:
         versions: dict[str, str | None] = {}
         for pkg in packages:
-            rc, out, _ = self.host.run(["dpkg-query", "-W", "-f=${db:Status-Status} ${Version}", pkg], check=False)
-            status, _, version = out.strip().partition(" ")
+            rc, out, _err = self.host.run(["dpkg-query", "-W", "-f=${db:Status-Status} ${Version}", pkg], check=False)
+            status, _sep, version = out.strip().partition(" ")
             versions[pkg] = version if rc == 0 and status == "installed" else None
         return versions
 

@@ -18,15 +18,19 @@ description:
     through a standard-library client, so nothing else (such as C(python3-docker)) is installed.
   - Supports the Debian OS family (Debian, Ubuntu).
 author:
-  - containerops.fleet contributors
+  - containerops.fleet contributors (@containerops)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: On a host without the engine, reports what would be installed and does not fail.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Shows the configuration file before and after.
   platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
     platforms: debian
 options:
   engine:

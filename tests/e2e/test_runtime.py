@@ -58,7 +58,7 @@ def test_site_config_applied_metrics_answer_on_private_address_then_nothing_chan
 
 
 def test_unknown_storage_driver_fails_clearly_and_engine_keeps_running(node):
-    target, _ = node
+    target = node[0]
     before = target.file("/etc/docker/daemon.json").content_string
     started = target.check_output("systemctl show -p ActiveEnterTimestampMonotonic --value docker")
     proc = apply({"storage-driver": "bogusfs"}, check=False)
@@ -70,7 +70,7 @@ def test_unknown_storage_driver_fails_clearly_and_engine_keeps_running(node):
 
 
 def test_config_change_takes_effect_and_is_reported(node):
-    target, _ = node
+    target = node[0]
     label = f"fleet.e2e={uuid.uuid4().hex[:8]}"
     try:
         proc = apply({"labels": [label]})
