@@ -25,7 +25,9 @@ EXAMPLES = r"""
     content: "{{ item.value | to_nice_json }}\n"
     dest: "/etc/prometheus/file_sd/{{ item.key }}.json"
     mode: "0644"
-  loop: "{{ groups['container_hosts'] | containerops.fleet.endpoints(hostvars) | containerops.fleet.file_sd_targets | dict2items }}"
+  loop: "{{ fleet_all_endpoints | containerops.fleet.file_sd_targets | dict2items }}"
+  vars:
+    fleet_all_endpoints: "{{ groups['container_hosts'] | containerops.fleet.endpoints(hostvars) }}"
 """
 
 RETURN = r"""
@@ -35,6 +37,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.containerops.fleet.plugins.module_utils.monitoring_targets import (
     MonitoringError,
     file_sd_groups,
