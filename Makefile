@@ -74,8 +74,10 @@ molecule-%: venv-test link
 	$(LAB) image >/dev/null
 	cd extensions && $(BIN)/molecule test -s $*
 
-e2e: venv-test link lab-up ## End-to-end tests on the lab hosts (pytest + testinfra)
-	$(BIN)/pytest -q tests/e2e
+# Order matters: each file builds on what the previous ones proved (runtime -> images -> services -> ...).
+E2E ?= lab runtime image service haproxy monitoring operator autoscale swarm k8s_live
+e2e: venv-test link lab-up ## End-to-end tests on the lab hosts (pytest + testinfra; E2E="service haproxy" for some)
+	$(BIN)/pytest -q $(foreach t,$(E2E),tests/e2e/test_$(t).py)
 
 galaxy: venv-test ## Build the tarball, install it into an empty project offline, use it there
 	$(BIN)/pytest -q tests/galaxy
