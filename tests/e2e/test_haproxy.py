@@ -185,10 +185,14 @@ def test_weights_1_2_3_share_the_traffic_config_change_reloads_not_restarts(lb, 
 
 
 def test_invalid_balance_fails_with_haproxys_message_and_old_config_keeps_serving(lb, host):
-    before = host("lb1").file("/etc/haproxy/haproxy.cfg").sha256sum
+    lb1 = host("lb1")
+    master = lb1.run_expect([0], "systemctl show -p MainPID --value haproxy").stdout.strip()
     bogus = {"web_balance": "bogus", "web_weights": [1, 2, 3]}
     proc = run_playbook(REPLICAS, "--skip-tags", "replicas", "-e", json.dumps(bogus), check=False)
     assert proc.returncode != 0
     assert "balance only supports 'roundrobin'" in proc.stdout
-    assert host("lb1").file("/etc/haproxy/haproxy.cfg").sha256sum == before
+    # Not installed, nothing restarted, and the running configuration still answers. (Compared by content rather
+    # than checksum: other e2e files converge lb1 with their own services while this file runs in parallel.)
+    assert "balance bogus" not in lb1.file("/etc/haproxy/haproxy.cfg").content_string
+    assert lb1.run_expect([0], "systemctl show -p MainPID --value haproxy").stdout.strip() == master
     assert sum(replicas(lb, 30).values()) == 30
