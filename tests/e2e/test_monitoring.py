@@ -249,7 +249,7 @@ def test_broken_rule_is_rejected_and_running_prometheus_untouched(deployed, host
     assert "Broken" not in names
 
 
-def test_grafana_refuses_missing_or_default_password(deployed):
+def test_grafana_refuses_missing_or_default_password():
     out = run_playbook(HERE / "grafana-refusals.yml").stdout
     for label, why in (
         ("none", "is not set"),
