@@ -477,7 +477,8 @@ def down(lab: Lab) -> None:
     if run(["docker", "network", "inspect", lab.network], check=False).returncode == 0:
         progress(f"removing network {lab.network}")
         docker("network", "rm", lab.network)
-    if lab.inventory.exists():
+    # Only this lab's inventory: another lab's (or a hand-written one) at the same path stays.
+    if lab.inventory.exists() and f"for lab {lab.name!r};" in lab.inventory.read_text():
         lab.inventory.unlink()
 
 
