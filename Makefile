@@ -17,7 +17,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(abspath .build/collections)
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help demo lab-up lab-down lab-status venv venv-test link test test-unit lint sanity molecule \
+.PHONY: help demo lab-up lab-down lab-status venv venv-test link test test-unit lint sanity molecule machine-deps \
         molecule-% e2e galaxy bench clean
 
 help: ## This list
@@ -76,7 +76,16 @@ molecule-%: venv-test link
 
 # Order matters: each file builds on what the previous ones proved (runtime -> images -> services -> ...).
 E2E ?= lab runtime image service haproxy monitoring operator autoscale swarm k8s_live
-e2e: venv-test link lab-up ## End-to-end tests on the lab hosts (pytest + testinfra; E2E="service haproxy" for some)
+# Tools the end-to-end tests use on this machine: wrk (HAProxy load tests), cron (the autoscaler's manager).
+machine-deps:
+	@missing=""; command -v wrk >/dev/null || missing="$$missing wrk"; command -v crontab >/dev/null || missing="$$missing cron"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing$$missing (apt-get)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "the end-to-end tests need:$$missing - install them (e.g. sudo apt-get install$$missing)"; exit 2; fi; \
+	fi
+
+e2e: venv-test link lab-up machine-deps ## End-to-end tests on the lab hosts (pytest + testinfra; E2E="service haproxy" for some)
 	$(BIN)/pytest -q $(foreach t,$(E2E),tests/e2e/test_$(t).py)
 
 galaxy: venv-test ## Build the tarball, install it into an empty project offline, use it there
