@@ -37,9 +37,14 @@ def test_new_log_options_apply_to_new_containers(host):
 
 def test_metrics_answer_on_the_host_address_only(host):
     addr = host.check_output("ip -4 -o route get 1.1.1.1 | sed -n 's/.* src \\([0-9.]*\\).*/\\1/p'")
-    metrics = host.check_output(f"python3 -c \"import urllib.request; print(urllib.request.urlopen('http://{addr}:9323/metrics').read().decode())\"")
+    metrics = host.check_output(
+        f"python3 -c \"import urllib.request; print(urllib.request.urlopen('http://{addr}:9323/metrics').read().decode())\""
+    )
     assert "engine_daemon_engine_info" in metrics
-    assert host.run("python3 -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:9323/metrics')\"").rc != 0
+    assert (
+        host.run("python3 -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:9323/metrics')\"").rc
+        != 0
+    )
 
 
 def test_users_are_in_the_docker_group(host):
