@@ -49,7 +49,7 @@ options:
         update completed and fails with Swarm's reason when Swarm paused or rolled it back.
       - V(kubernetes) server-side applies a Deployment and a Service (and a HorizontalPodAutoscaler with
         O(autoscale)) with the C(kubernetes) Python client and waits for the rollout. The module runs where the
-        kubeconfig is (usually the controller, C(delegate_to: localhost)).
+        kubeconfig is, usually the controller (delegated to localhost).
     type: str
     choices: [docker, swarm, kubernetes]
     default: docker
