@@ -177,10 +177,11 @@ class SwarmService:
             state, message = update_outcome(service)
             tasks = self._tasks()
             if state in ("rollback_completed", "rollback_paused", "rollback_started"):
-                if state == "rollback_started":
+                # Report once the previous tasks serve again (Swarm calls the rollback complete a little earlier).
+                restored = state == "rollback_completed" and len(running_tasks(tasks)) >= want
+                if state != "rollback_paused" and not restored and time.monotonic() < deadline:
                     time.sleep(self.poll)
-                    if time.monotonic() < deadline:
-                        continue
+                    continue
                 raise DeployError(
                     f"update of swarm service {self.spec['name']} failed and Swarm rolled it back ({state}): "
                     f"{message}" + _reasons(task_errors(tasks)),

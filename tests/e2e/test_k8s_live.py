@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 
 import pytest
 from conftest import ROOT, run_playbook
@@ -43,7 +42,7 @@ def definition(**over) -> dict:
     return spec
 
 
-def deploy(spec: dict, *args: str, check: bool = True) -> tuple[subprocess.CompletedProcess, dict]:
+def deploy(spec: dict, *args: str, check: bool = True) -> dict:
     extra = {"test_service": spec, "test_kubeconfig": KUBECONFIG, "test_namespace": NAMESPACE}
     proc = run_playbook(
         ROOT / "tests" / "e2e" / "playbooks" / "k8s_service.yml", "-e", json.dumps(extra), *args, check=check
@@ -53,7 +52,8 @@ def deploy(spec: dict, *args: str, check: bool = True) -> tuple[subprocess.Compl
         for task in play["tasks"]:
             if task["task"]["name"] == "Deploy the service on Kubernetes":
                 result = task["hosts"]["localhost"]
-    return proc, result
+    result["rc"] = proc.returncode
+    return result
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -64,31 +64,31 @@ def cleanup():
 
 
 def test_check_mode_is_a_server_dry_run_and_creates_nothing():
-    _, result = deploy(definition(), "--check")
+    result = deploy(definition(), "--check")
     assert result["changed"] is True and result["endpoints"] == []
-    _, again = deploy(definition(), "--check")
+    again = deploy(definition(), "--check")
     assert again["changed"] is True  # still nothing there
 
 
 def test_apply_waits_for_rollout_and_is_idempotent():
-    _, first = deploy(definition())
+    first = deploy(definition())
     assert first["changed"] is True
     assert len(first["endpoints"]) == 2 and all(e["healthy"] for e in first["endpoints"])
-    _, again = deploy(definition())
+    again = deploy(definition())
     assert again["changed"] is False
-    _, updated = deploy(definition(env={"RELEASE": "2"}))
+    updated = deploy(definition(env={"RELEASE": "2"}))
     assert updated["changed"] is True and updated["spec_hash"] != first["spec_hash"]
     assert {e["spec_hash"] for e in updated["endpoints"]} == {updated["spec_hash"]}
 
 
 def test_autoscaler_is_applied():
-    _, result = deploy(definition(env={"RELEASE": "2"}, autoscale={"min_replicas": 2, "max_replicas": 4}))
+    result = deploy(definition(env={"RELEASE": "2"}, autoscale={"min_replicas": 2, "max_replicas": 4}))
     assert result["changed"] is True and "HorizontalPodAutoscaler" in result["plan"]["objects"]
 
 
 def test_failed_rollout_fails_fast_and_rolls_back():
-    _, good = deploy(definition(env={"RELEASE": "2"}))
-    proc, bad = deploy(definition(env={"RELEASE": "2"}, image="fleet.invalid/no-such-image:0"), check=False)
-    assert proc.returncode != 0 and bad["rolled_back"] is True
+    good = deploy(definition(env={"RELEASE": "2"}))
+    bad = deploy(definition(env={"RELEASE": "2"}, image="fleet.invalid/no-such-image:0"), check=False)
+    assert bad["rc"] != 0 and bad["rolled_back"] is True
     assert "ProgressDeadlineExceeded" in bad["msg"]
     assert {e["spec_hash"] for e in bad["endpoints"] if e["healthy"]} == {good["spec_hash"]}

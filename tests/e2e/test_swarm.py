@@ -17,6 +17,8 @@ import urllib.request
 import pytest
 from conftest import ROOT, run_playbook, stats
 
+L_HASH = "io.containerops.fleet.spec-hash"
+
 PLAYBOOKS = ROOT / "tests" / "e2e" / "playbooks"
 NAME = "swarm-e2e"
 DNSRR = "swarm-e2e-dnsrr"
@@ -37,14 +39,15 @@ def definition(**over) -> dict:
     return spec
 
 
-def deploy(spec: dict, check: bool = True) -> tuple[subprocess.CompletedProcess, dict]:
+def deploy(spec: dict, check: bool = True) -> dict:
     proc = run_playbook(PLAYBOOKS / "swarm_service.yml", "-e", json.dumps({"test_service": spec}), check=check)
     result = {}
     for play in json.loads(proc.stdout)["plays"]:
         for task in play["tasks"]:
             if task["task"]["name"] == "Deploy the service on the swarm":
                 result = task["hosts"]["node1"]
-    return proc, result
+    result["rc"] = proc.returncode
+    return result
 
 
 def manager(*args: str) -> str:
@@ -86,7 +89,21 @@ def assert_serving(result: dict, service: str, replicas: int) -> None:
 
 
 def remove(name: str) -> None:
-    deploy({"name": name, "state": "absent"})
+    """Fixture cleanup straight on the manager (state=absent itself is tested below)."""
+    subprocess.run(
+        ["docker", "exec", "fleet-lab-node1", "docker", "service", "rm", name], capture_output=True, check=False
+    )
+
+
+def leave_swarm(host: str) -> None:
+    """Take `host` out of the swarm, so the role has a new node to join."""
+    subprocess.run(
+        ["docker", "exec", f"fleet-lab-{host}", "docker", "swarm", "leave", "--force"], capture_output=True, check=False
+    )
+    ids = manager("node", "ls", "--filter", f"name={host}", "--format", "{{.ID}} {{.Hostname}}").split("\n")
+    for line in ids:
+        if line.endswith(f" {host}"):
+            manager("node", "rm", "--force", line.split()[0])
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -99,42 +116,47 @@ def lab_swarm():
     if images.returncode != 0:
         run_playbook(PLAYBOOKS / "test_images.yml")
     was_formed = json.loads(manager("info", "--format", "{{json .Swarm}}"))["LocalNodeState"] == "active"
-    formed = run_playbook(PLAYBOOKS / "swarm_form.yml")
     remove(NAME)
     remove(DNSRR)
+    if was_formed:
+        leave_swarm("node3")
+    formed = run_playbook(PLAYBOOKS / "swarm_form.yml")
     yield {"was_formed": was_formed, "stats": stats(formed)}
     remove(NAME)
     remove(DNSRR)
 
 
-def test_swarm_role_forms_three_nodes_idempotently(lab_swarm, inventory):
+def test_swarm_role_forms_three_nodes_and_joins_a_new_one(lab_swarm, inventory):
     nodes = manager("node", "ls", "--format", "{{.Hostname}} {{.Status}} {{.ManagerStatus}}").split("\n")
     assert sorted(n.split()[0] for n in nodes if n) == ["node1", "node2", "node3"]
     assert all(" Ready" in n for n in nodes if n)
     assert [n.split()[-1] for n in nodes if n.startswith("node1")] == ["Leader"]
-    labels = json.loads(manager("node", "inspect", "node2", "--format", "{{json .Spec.Labels}}"))
-    address = inventory["all"]["children"]["container_hosts"]["hosts"]["node2"]["ansible_host"]
-    assert labels == {"io.containerops.fleet.host": "node2", "io.containerops.fleet.address": address}
+    for host in ("node2", "node3"):
+        labels = json.loads(manager("node", "inspect", host, "--format", "{{json .Spec.Labels}}"))
+        address = inventory["all"]["children"]["container_hosts"]["hosts"][host]["ansible_host"]
+        assert labels == {"io.containerops.fleet.host": host, "io.containerops.fleet.address": address}
     if lab_swarm["was_formed"]:
-        assert sum(h["changed"] for h in lab_swarm["stats"].values()) == 0, lab_swarm["stats"]
+        # node3 had left: only it changes (joined, labelled); the formed part is left alone.
+        changed = {h: s["changed"] for h, s in lab_swarm["stats"].items()}
+        assert changed["node1"] == 0 and changed["node2"] == 0 and changed["node3"] >= 2, lab_swarm["stats"]
 
 
 def test_deploy_scale_update_and_second_run_changes_nothing():
-    _, first = deploy(definition())
+    first = deploy(definition())
     assert first["changed"] is True and first["plan"]["action"] == "create"
     assert_serving(first, NAME, 2)
 
-    _, again = deploy(definition())
+    again = deploy(definition())
     assert again["changed"] is False
     assert {e["container"] for e in again["endpoints"]} == {e["container"] for e in first["endpoints"]}
 
-    _, scaled = deploy(definition(replicas=3))
+    scaled = deploy(definition(replicas=3))
     assert scaled["changed"] is True and scaled["spec_hash"] == first["spec_hash"]
     assert_serving(scaled, NAME, 3)
     # Scaling adds a task; the running ones stay.
     assert {e["container"] for e in first["endpoints"]} <= {e["container"] for e in scaled["endpoints"]}
 
-    _, updated = deploy(definition(replicas=3, env={"RELEASE": "2"}))
+    updated = deploy(definition(replicas=3, env={"RELEASE": "2"}))
     assert updated["changed"] is True and updated["spec_hash"] != first["spec_hash"]
     assert updated["plan"]["update_order"] == "stop-first"
     assert {e["spec_hash"] for e in updated["endpoints"]} == {updated["spec_hash"]}
@@ -142,26 +164,30 @@ def test_deploy_scale_update_and_second_run_changes_nothing():
     env = manager("service", "inspect", NAME, "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}")
     assert "RELEASE=2" in json.loads(env)
 
-    _, again = deploy(definition(replicas=3, env={"RELEASE": "2"}))
-    assert again["changed"] is False
-
 
 def test_broken_image_is_rolled_back_by_swarm_and_reported():
-    _, good = deploy(definition(replicas=3, env={"RELEASE": "2"}))
-    proc, broken = deploy(definition(replicas=3, env={"RELEASE": "2"}, image="fleet-test/httpd:broken"), check=False)
-    assert proc.returncode != 0
+    """Runs on what the previous test left: 3 tasks of RELEASE=2."""
+    good_hash = manager(
+        "service", "inspect", NAME, "--format", "{{index .Spec.Labels " + json.dumps(L_HASH) + "}}"
+    ).strip()
+    assert good_hash
+    broken = deploy(definition(replicas=3, env={"RELEASE": "2"}, image="fleet-test/httpd:broken"), check=False)
+    assert broken["rc"] != 0
     assert broken["failed"] is True and broken["rolled_back"] is True
     assert "rolled it back" in broken["msg"] and "rollback_completed" in broken["msg"]
     # Swarm put the previous spec back: the same hash serves on every node, and a rerun of it changes nothing.
     assert manager("service", "inspect", NAME, "--format", "{{.UpdateStatus.State}}").strip() == "rollback_completed"
-    _, after = deploy(definition(replicas=3, env={"RELEASE": "2"}))
+    after = deploy(definition(replicas=3, env={"RELEASE": "2"}))
     assert after["changed"] is False
-    assert {e["spec_hash"] for e in after["endpoints"]} == {good["spec_hash"]}
+    assert {e["spec_hash"] for e in after["endpoints"]} == {good_hash}
     assert_serving(after, NAME, 3)
 
 
-def test_dnsrr_endpoint_mode():
-    _, result = deploy(definition(name=DNSRR, replicas=1, endpoint_mode="dnsrr"))
+def test_dnsrr_endpoint_mode_and_absent():
+    result = deploy(definition(name=DNSRR, replicas=1, endpoint_mode="dnsrr"))
     assert result["changed"] is True
     assert manager("service", "inspect", DNSRR, "--format", "{{.Spec.EndpointSpec.Mode}}").strip() == "dnsrr"
     assert_serving(result, DNSRR, 1)
+    gone = deploy({"name": DNSRR, "state": "absent"})
+    assert gone["changed"] is True and gone["removed"] == [DNSRR]
+    assert DNSRR not in manager("service", "ls", "--format", "{{.Name}}").split()

@@ -102,7 +102,7 @@ def test_stop_first_maps_to_max_unavailable():
 
 
 def test_autoscaler_owns_replicas():
-    dep, _, hpa = render(autoscale=AUTOSCALE)
+    dep, hpa = render(autoscale=AUTOSCALE)[0::2]
     assert "replicas" not in dep["spec"]
     assert hpa["apiVersion"] == "autoscaling/v2"
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
