@@ -17,7 +17,6 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service_docker 
 from ansible_collections.containerops.fleet.plugins.module_utils.service_plan import allocate_ports
 from ansible_collections.containerops.fleet.plugins.module_utils.service_spec import (
     L_HASH,
-    L_SERVICE,
     SpecError,
     spec_hash,
 )
@@ -158,7 +157,7 @@ class SwarmService:
     def _published(self, current: dict[str, Any] | None) -> list[int]:
         """Keep the service's published ports; pick new ones from host_range, free of other swarm services."""
         kept = published_of(current)
-        taken = ports_in_use(self.engine.services({"label": L_SERVICE}), self.spec["name"])
+        taken = ports_in_use(self.engine.services(), self.spec["name"])
         out = []
         for p in self.spec["ports"]:
             port = kept.get((p["container"], p["protocol"]))
