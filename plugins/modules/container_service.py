@@ -22,11 +22,14 @@ description:
   - Talks to the Docker Engine API over its unix socket with the Python standard library; nothing needs to be
     installed on the host besides the engine.
 author:
-  - containerops.fleet contributors
+  - containerops.fleet contributors (@containerops)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying the target.
     support: full
+    details: With O(platform=kubernetes) the prediction is the API server's dry run of the apply.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 options:
   name:
