@@ -45,7 +45,7 @@ def colour_endpoints(eps, colours):
     out = []
     for ep in eps:
         name = ep.get("service", "")
-        base, _, colour = name.rpartition("-")
+        base, _unused, colour = name.rpartition("-")
         if name in colours and colours[name].get("active") not in (None, "", "plain"):
             continue  # the plain service stepped aside for a colour
         if base and base in colours:

@@ -53,7 +53,7 @@ def _env(value: Any) -> dict[str, str]:
         return {str(k): "" if v is None else str(v) for k, v in value.items()}
     env = {}
     for item in value or []:
-        key, _, val = str(item).partition("=")
+        key, _unused, val = str(item).partition("=")
         env[key] = val
     return env
 
@@ -65,7 +65,7 @@ def _ports(where: str, value: list[Any]) -> tuple[list[dict[str, Any]], int | No
         if isinstance(item, dict):
             target, pub, proto = item.get("target"), item.get("published"), item.get("protocol", "tcp")
         else:
-            text, _, proto = str(item).partition("/")
+            text, _unused, proto = str(item).partition("/")
             parts = text.split(":")
             target, pub = parts[-1], (parts[-2] if len(parts) > 1 else None)
             proto = proto or "tcp"

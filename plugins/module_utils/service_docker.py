@@ -104,7 +104,7 @@ class DockerService:
             raise SpecError("keep_old: needs update.order start-first (old replicas keep serving while new ones start)")
         # With keep_old, running replicas the plan would remove stay: they are only reported as retiring.
         acting = bool(plan.create or plan.replace or [r for r in plan.remove if not r.running or not self.keep_old])
-        retiring = {r.name for r in plan.remove if r.running} | {old.name for b in plan.replace for old, _ in b}
+        retiring = {r.name for r in plan.remove if r.running} | {old.name for b in plan.replace for old, _unused in b}
         result: dict[str, Any] = {
             "spec_hash": digest,
             "plan": plan.summary(),
@@ -160,7 +160,7 @@ class DockerService:
         entries = self._list()
         ids = [e["Id"] for e in entries]
         if ids and not self.check_mode:
-            self._parallel(lambda i: self.engine.remove_container(i), ids)
+            self._parallel(self.engine.remove_container, ids)
         return {
             "changed": bool(ids),
             "endpoints": [],
@@ -218,14 +218,14 @@ class DockerService:
                 fail(bad, "deploy")
 
         for batch in plan.replace:
-            olds = [old for old, _ in batch]
+            olds = [old for old, _unused in batch]
             if update["order"] == "stop-first":
                 self._parallel(lambda r: self.engine.stop_container(r.id), olds)
                 stopped_old += olds
-                new = self._start([idx for _, idx in batch], digest)
+                new = self._start([idx for _unused, idx in batch], digest)
                 started += new
             else:
-                new = self._start([idx for _, idx in batch], digest)
+                new = self._start([idx for _unused, idx in batch], digest)
                 started += new
             bad = self._wait_healthy(new)
             failures += bad
@@ -239,13 +239,13 @@ class DockerService:
         leftovers = [r.id for r in stopped_old]
         if not self.keep_old:
             leftovers += [r.id for r in plan.remove if r.running]
-        self._parallel(lambda i: self.engine.remove_container(i), leftovers)
+        self._parallel(self.engine.remove_container, leftovers)
 
     def _start(self, indices: list[int], digest: str) -> list[Started]:
         taken = published_ports(self.engine.containers()) | self._bound_ports()
         port_specs = self.spec["ports"]
         assignments: list[list[int]] = []
-        for _ in indices:
+        for _unused in indices:
             ports = []
             for p in port_specs:
                 got = allocate_ports(1, p["host_range"], taken)[0]

@@ -100,7 +100,7 @@ class Plan:
         return {
             "keep": [r.name for r in self.keep],
             "create": self.create,
-            "replace": [[old.name for old, _ in batch] for batch in self.replace],
+            "replace": [[old.name for old, _unused in batch] for batch in self.replace],
             "remove": [r.name for r in self.remove],
         }
 
@@ -134,7 +134,7 @@ def plan_update(current: list[Replica], desired_hash: str, replicas: int, parall
     plan.remove += outdated[need:]
     pairs = [(old, free_index(old.index)) for old in replacing]
     plan.replace = [pairs[i : i + parallelism] for i in range(0, len(pairs), parallelism)]
-    plan.create = [free_index(0) for _ in range(need - len(replacing))]
+    plan.create = [free_index(0) for _unused in range(need - len(replacing))]
     return plan
 
 

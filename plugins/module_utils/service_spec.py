@@ -207,7 +207,9 @@ def docker_healthcheck(spec: dict[str, Any]) -> dict[str, Any] | None:
         probe = (
             f"if command -v curl >/dev/null 2>&1; then curl -fsS -o /dev/null {url}; "
             f"elif command -v wget >/dev/null 2>&1; then wget -q -O /dev/null {url}; "
-            f"else python3 -c \"import urllib.request; urllib.request.urlopen('{url}', timeout=2)\"; fi"
+            'else python3 -c "import http.client as h, sys; '
+            f"c = h.HTTPConnection('127.0.0.1', {hc['port']}, timeout=2); c.request('GET', '{hc['http_path']}'); "
+            'sys.exit(c.getresponse().status >= 400)"; fi'
         )
         test = ["CMD-SHELL", probe]
     else:

@@ -14,9 +14,14 @@ description:
     Prometheus targets for a run that deploys only one service.
 author:
   - containerops.fleet contributors
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.info_module
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: It only reads.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
 options:
   name:
     description: Only this service.

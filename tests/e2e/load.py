@@ -53,7 +53,7 @@ class Load:
                 time.sleep(0.05)
 
     def __enter__(self) -> Load:
-        for _ in range(self.threads):
+        for _unused in range(self.threads):
             t = threading.Thread(target=self._run, daemon=True)
             t.start()
             self._workers.append(t)
@@ -75,7 +75,7 @@ class Load:
         return collections.Counter(body.rsplit(" ", 1)[-1] for body in self.served.elements())
 
     def last_versions(self, n: int = 50) -> set[str]:
-        return {body.rsplit(" ", 1)[-1] for _, body in self.timeline[-n:]}
+        return {body.rsplit(" ", 1)[-1] for _unused, body in self.timeline[-n:]}
 
     def last_replicas(self, n: int = 100) -> set[str]:
-        return {body.rsplit(" ", 1)[0] for _, body in self.timeline[-n:]}
+        return {body.rsplit(" ", 1)[0] for _unused, body in self.timeline[-n:]}

@@ -124,7 +124,7 @@ def test_load_scales_up_then_back_to_min_after_the_window(addresses, autoscaler)
 
 def test_two_overlapping_runs_do_not_both_act(autoscaler):
     before = len(audit_lines())
-    procs = [subprocess.Popen([autoscaler]) for _ in range(2)]
+    procs = [subprocess.Popen([autoscaler]) for _unused in range(2)]
     for p in procs:
         p.wait(timeout=600)
     with open("/var/log/fleet-autoscaler/autoscale.log", encoding="utf-8") as fh:

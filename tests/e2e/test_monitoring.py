@@ -95,11 +95,11 @@ def deployed(lab_hosts):
 @pytest.fixture(scope="module")
 def traffic(deployed, address):
     """Requests through the test HAProxy (and so to every replica), so that rates and latencies have data."""
-    for _ in range(40):
+    for _unused in range(40):
         with urllib.request.urlopen(f"http://{address['lb1']}:18080/", timeout=5) as resp:
             assert resp.status == 200
     time.sleep(6)  # one more scrape after the traffic
-    for _ in range(20):
+    for _unused in range(20):
         with urllib.request.urlopen(f"http://{address['lb1']}:18080/", timeout=5) as resp:
             assert resp.status == 200
 
@@ -120,7 +120,7 @@ def test_every_expected_target_is_up(deployed, lab_hosts, address):
         )
         return (node, lb, svc) if ok else None
 
-    node, _, svc = wait_for("5 node exporters, the LB exporter and 4 replicas up", all_up, timeout=90)
+    node, _unused, svc = wait_for("5 node exporters, the LB exporter and 4 replicas up", all_up, timeout=90)
     assert len(node) == 5
     assert {t["labels"]["host"] for t in node.values()} == set(all_hosts)
     for url, t in svc.items():
@@ -220,7 +220,7 @@ def test_stopping_a_replica_fires_backend_and_instance_down(deployed, host, addr
             )
             return (backend, instance) if ok else None
 
-        backend, _ = wait_for("backend-down and instance-down alerts for node3:18101", firing, timeout=90)
+        backend, _unused = wait_for("backend-down and instance-down alerts for node3:18101", firing, timeout=90)
         assert {a["labels"]["proxy"] for a in backend} == {"montest"}
     finally:
         node3.run(

@@ -53,7 +53,7 @@ def test_site_from_the_lab_then_again_changes_nothing(lb):
     second = run_playbook(PLAYBOOKS / "site.yml")
     changed = {h: s["changed"] for h, s in stats(second).items() if s["changed"]}
     assert changed == {}, f"second site.yml run changed something: {changed}"
-    replicas = {get(f"http://{lb}/")[1].rsplit(" ", 1)[0] for _ in range(60)}
+    replicas = {get(f"http://{lb}/")[1].rsplit(" ", 1)[0] for _unused in range(60)}
     assert len(replicas) == 3, f"HAProxy did not reach every replica: {replicas}"
 
 

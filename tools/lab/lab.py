@@ -295,7 +295,7 @@ def preflight(lab: Lab) -> None:
     for host in lab.hosts:
         info = _inspect(lab.container(host))
         if info is None:
-            for hport, _ in host.publish:
+            for hport, _unused in host.publish:
                 if hport and not _port_free(hport):
                     raise LabError(
                         f"port {hport} on 127.0.0.1 (for {host.name}) is already taken; free it or "
@@ -516,7 +516,7 @@ def parse_hosts(spec: str) -> list[HostSpec]:
     """`name:group,name:group` for custom labs (e.g. one host for a quick test)."""
     hosts = []
     for item in filter(None, (s.strip() for s in spec.split(","))):
-        name, _, group = item.partition(":")
+        name, _unused, group = item.partition(":")
         if not name.replace("-", "").isalnum():
             raise LabError(f"host name {name!r} must be letters, digits and dashes")
         hosts.append(HostSpec(name, group or "container_hosts"))

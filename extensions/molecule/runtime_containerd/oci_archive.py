@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # Copyright: (c) 2026, containerops.fleet contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """oci-archive ROOTFS_DIR NAME OUT.tar: a one-layer OCI image archive of a directory (for `ctr image import`)."""

@@ -52,7 +52,7 @@ def test_stopped_replicas_are_removed_and_refilled():
 
 def test_outdated_beyond_the_count_are_removed_not_replaced():
     plan = plan_update([rep(1, "old"), rep(2, "old"), rep(3, "old")], "new", 1)
-    assert [[o.index for o, _ in b] for b in plan.replace] == [[1]]
+    assert [[o.index for o, _unused in b] for b in plan.replace] == [[1]]
     assert [r.index for r in plan.remove] == [2, 3]
 
 
