@@ -13,7 +13,7 @@ description:
   - Playbooks use it to know what runs without redeploying, for example before rendering HAProxy backends or
     Prometheus targets for a run that deploys only one service.
 author:
-  - containerops.fleet contributors
+  - containerops.fleet contributors (@containerops)
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
