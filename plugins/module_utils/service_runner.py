@@ -107,14 +107,19 @@ def run(module: Any) -> None:
     module.exit_json(**result)
 
 
-def run_info(module: Any) -> None:
+def run_facts(module: Any) -> None:
     p = module.params
-    label = f"{L_SERVICE}={p['name']}" if p["name"] else L_SERVICE
     try:
-        entries = DockerEngine(p["docker_host"].removeprefix("unix://")).containers({"label": label})
+        entries = DockerEngine(p["docker_host"].removeprefix("unix://")).containers({"label": L_SERVICE})
     except EngineError as exc:
         module.fail_json(msg=f"Docker engine: {exc}")
-    found = endpoints_from_list(
+    every = endpoints_from_list(
         entries, p["node_name"] or socket.gethostname(), p["advertise_address"] or default_address()
     )
-    module.exit_json(changed=False, endpoints=found, services=sorted({e["service"] for e in found}))
+    found = [e for e in every if not p["name"] or e["service"] == p["name"]]
+    module.exit_json(
+        changed=False,
+        endpoints=found,
+        services=sorted({e["service"] for e in found}),
+        ansible_facts={"fleet_endpoints": every},
+    )

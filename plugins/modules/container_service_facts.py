@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: container_service_info
-short_description: List the replicas of containerops.fleet services running on a Docker host
+module: container_service_facts
+short_description: Facts - the replicas of containerops.fleet services running on a Docker host
 version_added: 0.1.0
 description:
   - Reads the replicas that C(containerops.fleet.container_service) started on this host, from their labels, with
-    one engine API call, and returns them as endpoints (the same shape C(container_service) returns).
+    one engine API call, and sets them as the C(fleet_endpoints) fact (the same shape C(container_service) returns
+    and sets after every change).
   - Playbooks use it to know what runs without redeploying, for example before rendering HAProxy backends or
     Prometheus targets for a run that deploys only one service.
+  - It sets a fact, not a variable, on purpose - a later C(container_service) task in the same run replaces it
+    with what runs after the change.
 author:
   - containerops.fleet contributors (@containerops)
 attributes:
@@ -41,18 +44,27 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: What runs on the container hosts
-  containerops.fleet.container_service_info:
+- name: What runs on the container hosts (sets fleet_endpoints)
+  containerops.fleet.container_service_facts:
     node_name: "{{ inventory_hostname }}"
     advertise_address: "{{ ansible_host }}"
-  register: running
 
-- name: Publish it for HAProxy and Prometheus
-  ansible.builtin.set_fact:
-    fleet_endpoints: "{{ running.endpoints }}"
+- name: Every replica of web, across hosts
+  ansible.builtin.debug:
+    msg: "{{ groups['container_hosts'] | containerops.fleet.endpoints(hostvars, 'web') }}"
 """
 
 RETURN = r"""
+ansible_facts:
+  description: Facts set on the host.
+  returned: always
+  type: dict
+  contains:
+    fleet_endpoints:
+      description: Every running replica of every service on the host (all services, even with O(name)).
+      type: list
+      elements: dict
+      returned: always
 endpoints:
   description: Running replicas, sorted by service and replica index (see docs/endpoints.md for the keys).
   returned: always
@@ -67,7 +79,7 @@ services:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.containerops.fleet.plugins.module_utils.service_runner import run_info
+from ansible_collections.containerops.fleet.plugins.module_utils.service_runner import run_facts
 
 
 def main() -> None:
@@ -80,7 +92,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    run_info(module)
+    run_facts(module)
 
 
 if __name__ == "__main__":
