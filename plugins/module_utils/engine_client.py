@@ -197,13 +197,17 @@ class DockerEngine:
     def images(self, filters: dict[str, Any] | None = None) -> list[dict]:
         return self.call("GET", "/images/json", _filters(filters))
 
-    def inspect_image(self, ref: str) -> dict | None:
+    def _get_or_none(self, path: str) -> Any:
+        """GET that answers None for a 404 (the object does not exist)."""
         try:
-            return self.call("GET", f"/images/{urllib.parse.quote(ref, safe='')}/json")
+            return self.call("GET", path)
         except EngineError as exc:
             if exc.status == 404:
                 return None
             raise
+
+    def inspect_image(self, ref: str) -> dict | None:
+        return self._get_or_none(f"/images/{urllib.parse.quote(ref, safe='')}/json")
 
     def build(self, context_tar: Iterable[bytes] | bytes, query: dict[str, str], timeout: float = 1800) -> list[dict]:
         return self.stream_json("POST", "/build", query, body=context_tar, timeout=timeout)
@@ -273,12 +277,7 @@ class DockerEngine:
         return self.call("GET", "/services", _filters(filters))
 
     def inspect_service(self, ident: str) -> dict | None:
-        try:
-            return self.call("GET", f"/services/{ident}")
-        except EngineError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return self._get_or_none(f"/services/{ident}")
 
     def create_service(self, spec: dict) -> dict:
         return self.call("POST", "/services/create", body=spec)

@@ -59,6 +59,16 @@ def run_playbook(playbook: str | Path, *args: str, check: bool = True) -> subpro
     return proc
 
 
+def task_results(proc: subprocess.CompletedProcess, name_prefix: str) -> dict[str, dict]:
+    """Per-host results of the tasks whose name starts with `name_prefix`, from the JSON callback's output."""
+    out = {}
+    for play in json.loads(proc.stdout)["plays"]:
+        for task in play["tasks"]:
+            if task["task"]["name"].startswith(name_prefix):
+                out.update(task["hosts"])
+    return out
+
+
 def stats(proc: subprocess.CompletedProcess) -> dict:
     return json.loads(proc.stdout)["stats"]
 

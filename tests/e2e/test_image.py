@@ -13,21 +13,12 @@ import secrets
 import subprocess
 
 import pytest
-from conftest import ROOT, run_playbook
+from conftest import ROOT, run_playbook, task_results
 
 PLAYBOOK = ROOT / "tests" / "e2e" / "playbooks" / "image.yml"
 REGISTRY_PLAYBOOK = ROOT / "tests" / "e2e" / "playbooks" / "image_registry.yml"
 HOSTS = ("node1", "node2", "node3")
 NAME = "fleet-e2e-image"
-
-
-def task_results(proc: subprocess.CompletedProcess, name_prefix: str) -> dict[str, dict]:
-    out = {}
-    for play in json.loads(proc.stdout)["plays"]:
-        for task in play["tasks"]:
-            if task["task"]["name"].startswith(name_prefix):
-                out.update(task["hosts"])
-    return out
 
 
 def engine_image_id(host: str, ref: str) -> str | None:

@@ -9,7 +9,7 @@ import subprocess
 import urllib.request
 
 import pytest
-from conftest import BIN, ROOT, ansible_env, run_playbook, stats
+from conftest import BIN, ROOT, ansible_env, run_playbook, stats, task_results
 
 PLAYBOOK = ROOT / "tests" / "e2e" / "playbooks" / "service.yml"
 HOSTS = ("node1", "node2", "node3")
@@ -31,15 +31,6 @@ def definition(**over) -> dict:
 
 def deploy(spec: dict, check: bool = True) -> subprocess.CompletedProcess:
     return run_playbook(PLAYBOOK, "-e", json.dumps({"test_service": spec}), check=check)
-
-
-def task_results(proc: subprocess.CompletedProcess, name_prefix: str) -> dict[str, dict]:
-    out = {}
-    for play in json.loads(proc.stdout)["plays"]:
-        for task in play["tasks"]:
-            if task["task"]["name"].startswith(name_prefix):
-                out.update(task["hosts"])
-    return out
 
 
 def docker_ps(host: str, service: str) -> dict[str, int]:
