@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "tools" / "bench"
 BIN = Path(sys.executable).parent
-INVENTORY = ROOT / "inventories" / "lab"
+INVENTORY = Path(os.environ.get("FLEET_BENCH_INVENTORY", ROOT / "inventories" / "lab"))
 
 
 def play(name: str, host: str, replicas: int, state: str = "present") -> float:
