@@ -50,7 +50,10 @@ lab-status: ## Show the lab hosts
 
 demo: venv link lab-up ## Lab up, then site.yml on it, then what runs where
 	$(BIN)/ansible-playbook -i inventories/lab playbooks/site.yml
-	$(LAB) status
+	@echo; echo "The lab:"; $(LAB) status
+	@echo; echo "The demo service through HAProxy:  curl http://127.0.0.1:$${FLEET_LAB_HTTP_PORT:-8080}/"
+	@echo "HAProxy stats:  http://127.0.0.1:$${FLEET_LAB_STATS_PORT:-8404}/stats    Prometheus:  http://127.0.0.1:$${FLEET_LAB_PROMETHEUS_PORT:-9090}/targets"
+	@echo "Next: $(BIN)/ansible-playbook playbooks/deploy.yml -e service=web -e image=fleet-demo:1   (zero downtime)"
 
 test: lint sanity test-unit molecule e2e galaxy ## The whole suite (what CI runs)
 

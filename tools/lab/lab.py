@@ -483,15 +483,32 @@ def down(lab: Lab) -> None:
 
 
 def status(lab: Lab) -> None:
-    out = docker(
-        "ps",
-        "-a",
-        "--filter",
-        f"label={LABEL}={lab.name}",
-        "--format",
-        '{{.Names}}\t{{.Status}}\t{{.Label "' + LABEL + '.group"}}',
-    )
-    print(out or f"lab {lab.name}: no hosts")
+    """Each host: group, address, state, and what of it is published on this machine."""
+    ids = docker("ps", "-aq", "--filter", f"label={LABEL}={lab.name}").split()
+    if not ids:
+        print(f"lab {lab.name}: no hosts")
+        return
+    rows = []
+    for info in json.loads(docker("inspect", *ids)):
+        labels = info["Config"]["Labels"]
+        addr = info["NetworkSettings"]["Networks"].get(lab.network, {}).get("IPAddress", "")
+        published = [
+            f"http://127.0.0.1:{b[0]['HostPort']} -> :{port.split('/')[0]}"
+            for port, b in sorted((info["NetworkSettings"].get("Ports") or {}).items())
+            if b
+        ]
+        rows.append(
+            (
+                info["Config"]["Hostname"],
+                labels.get(f"{LABEL}.group", ""),
+                addr,
+                info["State"]["Status"],
+                ", ".join(published),
+            )
+        )
+    for row in sorted(rows, key=lambda r: (r[1], r[0])):
+        print("  {:<8} {:<16} {:<15} {:<8} {}".format(*row))
+    print(f"  ssh -i {lab.key} root@<address>   |   ansible -i {lab.inventory.parent} all -m ping")
 
 
 def default_hosts(http_port: int, stats_port: int, prometheus_port: int, grafana_port: int) -> list[HostSpec]:
