@@ -90,7 +90,7 @@ def images_and_cleanup():
 
 def test_deploy_six_replicas_over_three_hosts_then_nothing_changes():
     first = deploy(definition())
-    deployed = task_results(first, "containerops.fleet.service : Deploy")
+    deployed = task_results(first, "containerops.fleet.service : Start the replicas")
     endpoints = [ep for h in HOSTS for ep in deployed[h]["endpoints"]]
     assert len(endpoints) == 6
     for h in HOSTS:
@@ -106,7 +106,7 @@ def test_deploy_six_replicas_over_three_hosts_then_nothing_changes():
 def test_env_change_replaces_replicas_in_batches():
     before = {h: docker_ps(h, "e2e-svc") for h in HOSTS}
     proc = deploy(definition(env={"RELEASE": "2"}, update={"parallelism": 1, "monitor": 20}))
-    deployed = task_results(proc, "containerops.fleet.service : Deploy")
+    deployed = task_results(proc, "containerops.fleet.service : Start the replicas")
     for h in HOSTS:
         result = deployed[h]
         assert result["changed"] is True
@@ -125,7 +125,7 @@ def test_failing_health_check_rolls_back_and_old_replicas_keep_serving():
         check=False,
     )
     assert proc.returncode != 0
-    deployed = task_results(proc, "containerops.fleet.service : Deploy")
+    deployed = task_results(proc, "containerops.fleet.service : Start the replicas")
     for h in HOSTS:
         result = deployed[h]
         assert result["failed"] is True
