@@ -11,6 +11,7 @@ GET /work?ms=N -> busy for N ms (drives CPU/latency for the autoscaler)
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 import time
@@ -112,5 +113,18 @@ def metrics() -> Response:
     return Response("\n".join(lines) + "\n", mimetype="text/plain; version=0.0.4")
 
 
+def serve() -> None:
+    """Serve until SIGTERM, then finish the requests in flight before exiting (a stopped replica drops none)."""
+    from werkzeug.serving import make_server
+
+    server = make_server(
+        os.environ.get("FLEET_DEMO_HOST", "0.0.0.0"), int(os.environ.get("PORT", "8000")), app, threaded=True
+    )
+    server.daemon_threads = False  # exit waits for the request threads
+    signal.signal(signal.SIGTERM, lambda *_args: threading.Thread(target=server.shutdown).start())
+    server.serve_forever()
+    server.server_close()
+
+
 if __name__ == "__main__":
-    app.run(host=os.environ.get("FLEET_DEMO_HOST", "0.0.0.0"), port=int(os.environ.get("PORT", "8000")), threaded=True)
+    serve()
