@@ -36,6 +36,17 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service_spec im
 )
 
 
+def local_image(engine: DockerEngine, ref: str, where: str) -> dict[str, Any]:
+    """The image as the engine has it; no registry is pulled from, so a missing image is a clear error."""
+    image = engine.inspect_image(ref)
+    if image is None:
+        raise SpecError(
+            f"image: {ref!r} is not on {where}; build or ship it first "
+            "(containerops.fleet.container_image) — no registry is pulled from"
+        )
+    return image
+
+
 class DeployError(Exception):
     """The deploy failed; `result` carries what is running now (after any rollback)."""
 
@@ -90,12 +101,7 @@ class DockerService:
     # ------------------------------------------------------------------ entry points
 
     def present(self) -> dict[str, Any]:
-        image = self.engine.inspect_image(self.spec["image"])
-        if image is None:
-            raise SpecError(
-                f"image: {self.spec['image']!r} is not on {self.node}; build or ship it first "
-                "(containerops.fleet.container_image) — no registry is pulled from"
-            )
+        image = local_image(self.engine, self.spec["image"], self.node)
         digest = spec_hash(self.spec, image["Id"])
         entries = self._list()
         current = [replica_from_list(e) for e in entries]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ansible_collections.containerops.fleet.plugins.module_utils.engine_client import DockerEngine
-from ansible_collections.containerops.fleet.plugins.module_utils.service_docker import DeployError
+from ansible_collections.containerops.fleet.plugins.module_utils.service_docker import DeployError, local_image
 from ansible_collections.containerops.fleet.plugins.module_utils.service_plan import allocate_ports
 from ansible_collections.containerops.fleet.plugins.module_utils.service_spec import (
     L_HASH,
@@ -70,12 +70,7 @@ class SwarmService:
 
     def present(self) -> dict[str, Any]:
         self._manager()
-        image = self.engine.inspect_image(self.spec["image"])
-        if image is None:
-            raise SpecError(
-                f"image: {self.spec['image']!r} is not on this manager; ship it to every swarm node first "
-                "(containerops.fleet.container_image) — no registry is pulled from"
-            )
+        image = local_image(self.engine, self.spec["image"], "this swarm manager (ship it to every node)")
         digest = spec_hash(self.spec, image["Id"])
         current = self._service()
         self._check_capacity()
