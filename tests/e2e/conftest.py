@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -81,3 +83,28 @@ def host():
         return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
 
     return factory
+
+
+def wait_for(what: str, probe, timeout: float = 60, interval: float = 2):
+    """Poll `probe` until it returns something truthy (returned); fail naming `what` and the last value."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last: {last!r}")
+
+
+def haproxy_status(address: str, backend: str) -> dict[str, str]:
+    """Server name -> status (UP, DOWN, DRAIN, MAINT...) of one backend, from the stats page on port 8404."""
+    with urllib.request.urlopen(f"http://{address}:8404/stats;csv", timeout=10) as resp:
+        rows = resp.read().decode().lstrip("# ").splitlines()
+    header = rows[0].split(",")
+    out = {}
+    for row in rows[1:]:
+        rec = dict(zip(header, row.split(",")))
+        if rec.get("pxname") == backend and rec["svname"] not in ("BACKEND", "FRONTEND"):
+            out[rec["svname"]] = rec["status"]
+    return out

@@ -14,7 +14,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from conftest import BIN, ROOT, ansible_env, run_playbook
+from conftest import BIN, ROOT, ansible_env, haproxy_status, run_playbook, wait_for
 from load import Load
 
 AUDIT = "/var/log/fleet-autoscaler/decisions.log"
@@ -25,23 +25,13 @@ def crontab() -> str:
 
 
 def haproxy_servers(lb: str, backend: str) -> int:
-    with urllib.request.urlopen(f"http://{lb}:8404/stats;csv", timeout=5) as resp:
-        rows = resp.read().decode().splitlines()
-    return sum(1 for r in rows if r.startswith(f"{backend},") and r.split(",")[1] not in ("FRONTEND", "BACKEND"))
+    return len(haproxy_status(lb, backend))
 
 
 def prometheus_targets(mon: str, service: str) -> list[dict]:
     with urllib.request.urlopen(f"http://{mon}:9090/api/v1/targets?state=active", timeout=5) as resp:
         targets = json.load(resp)["data"]["activeTargets"]
     return [t for t in targets if t["labels"].get("service") == service]
-
-
-def wait_for(what, check, timeout: float = 90):
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(2)
 
 
 def audit_lines() -> list[dict]:
@@ -108,8 +98,8 @@ def test_load_scales_up_then_back_to_min_after_the_window(addresses, autoscaler)
     assert [d["decision"] for d in up if d["service"] == "web"] == ["scale_up"], up
     desired = up[-1]["desired"]
     assert desired > 2
-    wait_for("HAProxy to hold every replica", lambda: haproxy_servers(lb, "web") == desired)
-    wait_for("Prometheus to target every replica", lambda: len(prometheus_targets(mon, "web")) == desired)
+    wait_for("HAProxy to hold every replica", lambda: haproxy_servers(lb, "web") == desired, timeout=90)
+    wait_for("Prometheus to target every replica", lambda: len(prometheus_targets(mon, "web")) == desired, timeout=90)
 
     wait_for("the load to leave the 1m rate", lambda: _rate(mon) < 1, timeout=150)
     time.sleep(11)  # the shortened stabilization window (10 s)
@@ -117,7 +107,7 @@ def test_load_scales_up_then_back_to_min_after_the_window(addresses, autoscaler)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     down = [d for d in audit_lines()[before + 1 :] if d["service"] == "web"]
     assert down and down[-1]["decision"] == "scale_down" and down[-1]["desired"] == 2, down
-    wait_for("HAProxy back to min", lambda: haproxy_servers(lb, "web") == 2)
+    wait_for("HAProxy back to min", lambda: haproxy_servers(lb, "web") == 2, timeout=90)
     for line in up + down:
         assert {"time", "service", "metric", "current", "desired", "decision", "reason"} <= set(line)
 

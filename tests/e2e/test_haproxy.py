@@ -21,7 +21,7 @@ import time
 import urllib.request
 
 import pytest
-from conftest import ROOT, run_playbook, stats
+from conftest import ROOT, haproxy_status, run_playbook, stats
 
 pytestmark = pytest.mark.lab
 
@@ -46,15 +46,7 @@ def replicas(url: str, n: int) -> collections.Counter:
 
 
 def server_status(url: str) -> dict[str, str]:
-    with urllib.request.urlopen(f"{url}:8404/stats;csv", timeout=10) as resp:
-        rows = resp.read().decode().lstrip("# ").splitlines()
-    header = rows[0].split(",")
-    out = {}
-    for row in rows[1:]:
-        rec = dict(zip(header, row.split(",")))
-        if rec.get("pxname") == "web" and rec["svname"] not in ("BACKEND", "FRONTEND"):
-            out[rec["svname"]] = rec["status"]
-    return out
+    return haproxy_status(url.removeprefix("http://"), "web")
 
 
 def wait_status(url: str, server: str, prefix: str, timeout: float) -> float:

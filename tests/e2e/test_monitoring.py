@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_playbook, stats
+from conftest import ROOT, run_playbook, stats, wait_for
 
 HERE = Path(__file__).resolve().parent / "monitoring"
 PROMETHEUS = "http://127.0.0.1:9090"
@@ -38,17 +38,6 @@ def api(path: str, **params: str) -> dict:
         body = json.load(resp)
     assert body["status"] == "success", body
     return body["data"]
-
-
-def wait_for(what: str, probe, timeout: float = 60, interval: float = 2):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last: {last!r}")
 
 
 def targets(job: str) -> dict[str, dict]:
