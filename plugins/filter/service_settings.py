@@ -11,6 +11,8 @@ description:
     service that has one and returns it with the service's C(name) added, plus C(health_path) and
     C(metrics_path) from the definition when the section does not set them.
   - This is how the HAProxy, Prometheus and autoscaler roles read the one definition of each service.
+  - Services with C(platform=kubernetes) are left out - the cluster balances them with its Service and scales them
+    with its HorizontalPodAutoscaler.
 positional: section
 options:
   _input:
@@ -43,7 +45,7 @@ def service_settings(services, section):
     out = []
     for svc in services or []:
         settings = svc.get(section)
-        if settings is None or settings is False:
+        if settings is None or settings is False or svc.get("platform") == "kubernetes":
             continue
         item = dict(settings) if isinstance(settings, dict) else {}
         item["name"] = svc["name"]

@@ -22,6 +22,7 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service_plan im
     Replica,
     allocate_ports,
     endpoints_from_list,
+    is_swarm_task,
     plan_update,
     published_ports,
     replica_from_list,
@@ -79,7 +80,9 @@ class DockerService:
     # ------------------------------------------------------------------ reading
 
     def _list(self) -> list[dict[str, Any]]:
-        return self.engine.containers({"label": f"{L_SERVICE}={self.spec['name']}"})
+        """This service's containers on this host; a swarm service's tasks of the same name are Swarm's, not ours."""
+        entries = self.engine.containers({"label": f"{L_SERVICE}={self.spec['name']}"})
+        return [e for e in entries if not is_swarm_task(e)]
 
     def endpoints(self, entries: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         return endpoints_from_list(self._list() if entries is None else entries, self.node, self.address)

@@ -37,17 +37,34 @@ class Replica:
         return self.running and self.health in ("healthy", "none")
 
 
+# Docker labels every container Swarm runs for a task; such a container belongs to a swarm service.
+SWARM_TASK_ID = "com.docker.swarm.task.id"
+SWARM_TASK_NAME = "com.docker.swarm.task.name"  # <service>.<slot>.<task id>
+
+
+def is_swarm_task(entry: dict[str, Any]) -> bool:
+    """A container Swarm runs for a task (platform swarm), not one container_service created on this host."""
+    return SWARM_TASK_ID in (entry.get("Labels") or {})
+
+
 def replica_from_list(entry: dict[str, Any]) -> Replica:
-    """From one item of GET /containers/json."""
+    """From one item of GET /containers/json: a container of ours, or a swarm task of a service of ours."""
     labels = entry.get("Labels") or {}
     status = entry.get("Status") or ""
     m = re.search(r"\((healthy|unhealthy|health: starting)\)", status)
     health = {"health: starting": "starting"}.get(m.group(1), m.group(1)) if m else "none"
-    ports = [int(p) for p in (labels.get(L_PORT) or "").split(",") if p.isdigit()]
+    if is_swarm_task(entry):
+        # Swarm publishes in host mode on the node itself: the listing carries the port; the slot is the replica.
+        ports = [int(p["PublicPort"]) for p in entry.get("Ports") or [] if p.get("PublicPort")]
+        slot = (labels.get(SWARM_TASK_NAME) or "").rsplit(".", 2)
+        index = int(slot[1]) if len(slot) == 3 and slot[1].isdigit() else 0
+    else:
+        ports = [int(p) for p in (labels.get(L_PORT) or "").split(",") if p.isdigit()]
+        index = int(labels.get(L_REPLICA) or 0)
     return Replica(
         id=entry["Id"],
         name=(entry.get("Names") or ["/?"])[0].lstrip("/"),
-        index=int(labels.get(L_REPLICA) or 0),
+        index=index,
         spec_hash=labels.get(L_HASH, ""),
         running=entry.get("State") == "running",
         health=health,

@@ -15,13 +15,15 @@ import subprocess
 import urllib.request
 
 import pytest
-from conftest import ROOT, run_playbook, stats
+import yaml
+from conftest import ROOT, haproxy_status, run_playbook, stats, wait_for
 
 L_HASH = "io.containerops.fleet.spec-hash"
 
 PLAYBOOKS = ROOT / "tests" / "e2e" / "playbooks"
 NAME = "swarm-e2e"
 DNSRR = "swarm-e2e-dnsrr"
+STACK = "swarm-e2e-web"  # a definition with platform swarm, deployed by site.yml next to the lab's own services
 
 
 def definition(**over) -> dict:
@@ -118,12 +120,14 @@ def lab_swarm():
     was_formed = json.loads(manager("info", "--format", "{{json .Swarm}}"))["LocalNodeState"] == "active"
     remove(NAME)
     remove(DNSRR)
+    remove(STACK)
     if was_formed:
         leave_swarm("node3")
     formed = run_playbook(PLAYBOOKS / "swarm_form.yml")
     yield {"was_formed": was_formed, "stats": stats(formed)}
     remove(NAME)
     remove(DNSRR)
+    remove(STACK)
 
 
 def test_swarm_role_forms_three_nodes_and_joins_a_new_one(lab_swarm, inventory):
@@ -191,3 +195,58 @@ def test_dnsrr_endpoint_mode_and_absent():
     gone = deploy({"name": DNSRR, "state": "absent"})
     assert gone["changed"] is True and gone["removed"] == [DNSRR]
     assert DNSRR not in manager("service", "ls", "--format", "{{.Name}}").split()
+
+
+def stack_definition() -> dict:
+    """The operator's way: one more entry in fleet_services, with platform swarm and a load-balancer port."""
+    return {
+        "name": STACK,
+        "platform": "swarm",
+        "image": "fleet-demo:1",
+        "replicas": 3,
+        "ports": [{"container": 8000, "host_range": "24100-24199"}],
+        "healthcheck": {"http_path": "/healthz", "interval": 2, "timeout": 5, "retries": 5, "start_period": 10},
+        "metrics_path": "/metrics",
+        "update": {"parallelism": 1, "monitor": 10},
+        "progress_deadline": 300,
+        "lb": {"port": 8090},
+    }
+
+
+def test_site_deploys_a_swarm_service_that_haproxy_and_prometheus_follow(inventory):
+    """site.yml with a platform-swarm definition: Swarm places the tasks, every node reports the ones it runs,
+    HAProxy balances over all of them and Prometheus scrapes each; a second run changes nothing."""
+    lab_services = yaml.safe_load((ROOT / "inventories/lab/group_vars/all/services.yml").read_text())["fleet_services"]
+    extra = json.dumps({"fleet_services": [*lab_services, stack_definition()], "service_swarm_manager": "node1"})
+    run_playbook(ROOT / "playbooks" / "site.yml", "-e", extra)
+    second = run_playbook(ROOT / "playbooks" / "site.yml", "-e", extra)
+    changed = {h: s["changed"] for h, s in stats(second).items() if s["changed"]}
+    assert changed == {}, f"second site.yml run changed something: {changed}"
+
+    tasks = running_tasks(STACK)
+    assert len(tasks) == 3
+    hosts = inventory["all"]["children"]
+    lb = hosts["loadbalancers"]["hosts"]["lb1"]["ansible_host"]
+    mon = hosts["monitoring"]["hosts"]["mon1"]["ansible_host"]
+    status = wait_for(
+        "3 swarm tasks UP in HAProxy",
+        lambda: (st := haproxy_status(lb, STACK)) and len(st) == 3 and set(st.values()) == {"UP"} and st,
+        timeout=30,
+    )
+    servers = [name.split("-", 1) for name in status]  # <node>-<task container>, the container <service>.<slot>.<id>
+    assert {container for _node, container in servers} == tasks
+    # Each task names itself <service>-<slot>@<node>: every one of them answers through HAProxy.
+    expected = {f"{STACK}-{container.split('.')[1]}@{node}" for node, container in servers}
+    seen = set()
+    for _unused in range(30):
+        with urllib.request.urlopen(f"http://{lb}:8090/", timeout=10) as resp:
+            seen.add(resp.read().decode().rsplit(" ", 1)[0])
+    assert seen == expected
+
+    def scraped():
+        with urllib.request.urlopen(f"http://{mon}:9090/api/v1/targets?state=active", timeout=10) as resp:
+            active = json.load(resp)["data"]["activeTargets"]
+        up = [t for t in active if t["labels"].get("service") == STACK and t["health"] == "up"]
+        return up if len(up) == 3 else None
+
+    wait_for("Prometheus scraping the 3 swarm tasks", scraped, timeout=90)

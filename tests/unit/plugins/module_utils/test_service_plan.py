@@ -7,6 +7,8 @@ import pytest
 from ansible_collections.containerops.fleet.plugins.module_utils.service_plan import (
     Replica,
     allocate_ports,
+    endpoints_from_list,
+    is_swarm_task,
     plan_update,
     published_ports,
     replica_from_list,
@@ -83,3 +85,43 @@ def test_list_entries_parse_health_ports_and_labels():
     r = replica_from_list(entry)
     assert (r.name, r.index, r.health, r.port, r.healthy) == ("web-1-x", 1, "starting", 20001, False)
     assert published_ports([entry]) == {20001, 20002}
+
+
+def swarm_task_entry(port: int = 24001) -> dict:
+    spec = '{"healthcheck": {"http_path": "/healthz"}, "metrics_path": "/metrics"}'
+    return {
+        "Id": "t1",
+        "Names": ["/web.2.k3x9"],
+        "State": "running",
+        "Status": "Up 9 seconds (healthy)",
+        "Labels": {
+            "com.docker.swarm.task.id": "k3x9",
+            "com.docker.swarm.task.name": "web.2.k3x9",
+            "io.containerops.fleet.service": "web",
+            "io.containerops.fleet.spec-hash": "h",
+            "io.containerops.fleet.spec": spec,
+        },
+        "Ports": [{"IP": "0.0.0.0", "PrivatePort": 8000, "PublicPort": port, "Type": "tcp"}],
+    }
+
+
+def test_swarm_task_containers_are_endpoints_on_their_node():
+    """A node's listing shows Swarm's task containers of our services: same endpoint shape as plain replicas."""
+    entry = swarm_task_entry()
+    assert is_swarm_task(entry)
+    assert endpoints_from_list([entry], "node2", "10.0.0.2") == [
+        {
+            "service": "web",
+            "host": "node2",
+            "address": "10.0.0.2",
+            "port": 24001,
+            "container": "web.2.k3x9",
+            "replica": 2,
+            "spec_hash": "h",
+            "healthy": True,
+            "health_path": "/healthz",
+            "metrics_path": "/metrics",
+        }
+    ]
+    plain = {"Id": "c", "Names": ["/web-1-x"], "State": "running", "Labels": {"io.containerops.fleet.replica": "1"}}
+    assert not is_swarm_task(plain)
