@@ -108,3 +108,13 @@ def haproxy_status(address: str, backend: str) -> dict[str, str]:
         if rec.get("pxname") == backend and rec["svname"] not in ("BACKEND", "FRONTEND"):
             out[rec["svname"]] = rec["status"]
     return out
+
+
+def haproxy_all_up(address: str, backend: str, count: int, timeout: float = 30) -> dict[str, str]:
+    """Wait until `backend` holds exactly `count` servers, all UP (a new replica passes `rise` checks first)."""
+
+    def probe():
+        status = haproxy_status(address, backend)
+        return status if len(status) == count and set(status.values()) == {"UP"} else None
+
+    return wait_for(f"{count} {backend} servers UP in HAProxy", probe, timeout=timeout)

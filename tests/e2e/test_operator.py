@@ -10,7 +10,7 @@ import subprocess
 import urllib.request
 
 import pytest
-from conftest import ROOT, haproxy_status, run_playbook, stats, wait_for
+from conftest import ROOT, haproxy_all_up, run_playbook, stats
 from load import Load
 
 PLAYBOOKS = ROOT / "playbooks"
@@ -54,13 +54,9 @@ def test_site_from_the_lab_then_again_changes_nothing(lb):
     changed = {h: s["changed"] for h, s in stats(second).items() if s["changed"]}
     assert changed == {}, f"second site.yml run changed something: {changed}"
     # A replica just started passes HAProxy's `rise` checks within seconds; every one must be UP, then answer.
-    status = wait_for("3 web servers UP in HAProxy", lambda: _all_up(haproxy_status(lb, "web")), timeout=30)
+    status = haproxy_all_up(lb, "web", 3)
     replicas = {get(f"http://{lb}/")[1].rsplit(" ", 1)[0] for _unused in range(60)}
     assert len(replicas) == 3, f"HAProxy did not reach every replica: {replicas}; servers: {status}"
-
-
-def _all_up(status: dict[str, str]) -> dict[str, str] | None:
-    return status if len(status) == 3 and all(s == "UP" for s in status.values()) else None
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 import yaml
-from conftest import ROOT, haproxy_status, run_playbook, stats, wait_for
+from conftest import ROOT, haproxy_all_up, run_playbook, stats, wait_for
 
 L_HASH = "io.containerops.fleet.spec-hash"
 
@@ -228,11 +228,7 @@ def test_site_deploys_a_swarm_service_that_haproxy_and_prometheus_follow(invento
     hosts = inventory["all"]["children"]
     lb = hosts["loadbalancers"]["hosts"]["lb1"]["ansible_host"]
     mon = hosts["monitoring"]["hosts"]["mon1"]["ansible_host"]
-    status = wait_for(
-        "3 swarm tasks UP in HAProxy",
-        lambda: (st := haproxy_status(lb, STACK)) and len(st) == 3 and set(st.values()) == {"UP"} and st,
-        timeout=30,
-    )
+    status = haproxy_all_up(lb, STACK, 3)
     servers = [name.split("-", 1) for name in status]  # <node>-<task container>, the container <service>.<slot>.<id>
     assert {container for _node, container in servers} == tasks
     # Each task names itself <service>-<slot>@<node>: every one of them answers through HAProxy.
