@@ -57,8 +57,31 @@ def run_playbook(playbook: str | Path, *args: str, check: bool = True) -> subpro
         check=False,
     )
     if check and proc.returncode != 0:
-        raise AssertionError(f"{playbook} failed (rc {proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")
+        raise AssertionError(f"{playbook} failed (rc {proc.returncode}):\n{failures(proc)}\n{proc.stderr[-3000:]}")
     return proc
+
+
+def failures(proc: subprocess.CompletedProcess) -> str:
+    """The failed and unreachable results of a run, one block per task and host, with the module's own words."""
+    try:
+        plays = json.loads(proc.stdout)["plays"]
+    except (ValueError, KeyError):
+        return proc.stdout[-6000:]
+    blocks = []
+    for play in plays:
+        for task in play["tasks"]:
+            for host, result in task["hosts"].items():
+                if not (result.get("failed") or result.get("unreachable")):
+                    continue
+                lines = [f"TASK [{task['task']['name']}] {host}: {result.get('msg', '')}"]
+                for item in [result, *result.get("results", [])]:
+                    if item is not result and item.get("failed"):
+                        lines.append(f"  item {item.get('item')!r}: {item.get('msg', '')}")
+                    for key in ("stderr", "stdout", "module_stderr", "actions"):
+                        if item.get(key) and (item is result or item.get("failed")):
+                            lines.append(f"  {key}: {str(item[key])[-1500:]}")
+                blocks.append("\n".join(lines))
+    return "\n".join(blocks) or proc.stdout[-6000:]
 
 
 def task_results(proc: subprocess.CompletedProcess, name_prefix: str) -> dict[str, dict]:
