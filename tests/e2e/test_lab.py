@@ -8,7 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, run_playbook, stats
+import yaml
+from conftest import BIN, ROOT, ansible_env, run_playbook, stats
 
 LAB = [sys.executable, str(ROOT / "tools" / "lab" / "lab.py")]
 
@@ -41,6 +42,25 @@ def test_second_up_reuses_the_image_and_the_hosts():
     assert "is cached (recipe unchanged)" in proc.stdout
     assert "created" not in proc.stdout.replace("created by", "")
     assert proc.stdout.count(" reused") == 5
+
+
+def test_a_stopped_host_comes_back_on_its_address(inventory):
+    """A reboot of the machine (or dockerd) stops the hosts; `lab up` starts them on the addresses they had."""
+    before = inventory["all"]["children"]["container_hosts"]["hosts"]["node3"]["ansible_host"]
+    subprocess.run(["docker", "stop", "-t", "5", "fleet-lab-node3"], capture_output=True, check=True)
+    proc = subprocess.run([*LAB, "up"], capture_output=True, text=True, check=True)
+    node3 = [line for line in proc.stdout.splitlines() if "node3" in line and "container_hosts" in line]
+    assert node3 and node3[0].split()[-2:] == [before, "started"], proc.stdout
+    after = yaml.safe_load((ROOT / "inventories" / "lab" / "hosts.yml").read_text())
+    assert after["all"]["children"]["container_hosts"]["hosts"]["node3"]["ansible_host"] == before
+    ping = subprocess.run(
+        [str(BIN / "ansible"), "-i", str(ROOT / "inventories" / "lab"), "node3", "-m", "ansible.builtin.ping"],
+        env=ansible_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ping.returncode == 0, ping.stdout + ping.stderr
 
 
 def test_clashing_host_name_is_one_line_error():

@@ -3,7 +3,9 @@
 """The containerops.fleet lab: real Debian hosts (systemd + sshd containers) on one machine.
 
     lab.py up      ensure a Docker engine, build (or reuse) the host image, start the hosts,
-                   write inventories/lab/hosts.yml
+                   write inventories/lab/hosts.yml.  Each host keeps its address for the lab's
+                   life, like a server: a stopped lab (machine reboot, dockerd restart) comes
+                   back on the same addresses, so swarm, registry and HAProxy state stay valid.
     lab.py down    remove the hosts, their volumes and their network
     lab.py status  show the hosts
     lab.py image   only build (or reuse) the host image and print its tag
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import hashlib
+import ipaddress
 import json
 import os
 import shutil
@@ -311,17 +314,67 @@ def preflight(lab: Lab) -> None:
 _PORT_FLAGS: dict[int, str] = {}
 
 
-def _ensure_network(lab: Lab) -> None:
-    if run(["docker", "network", "inspect", lab.network], check=False).returncode != 0:
-        progress(f"creating bridge network {lab.network}")
-        docker("network", "create", "--driver", "bridge", "--label", f"{LABEL}={lab.name}", lab.network)
+FIRST_HOST_OFFSET = 10  # host i of the lab gets <subnet>.(10 + i); Docker hands out the low ones
 
 
-def _create_host(lab: Lab, host: HostSpec, image: str) -> str:
+def plan_addresses(subnet: str, names: list[str]) -> dict[str, str]:
+    """Fixed addresses for the hosts, in their order: '172.18.0.0/16', ['a', 'b'] -> a .10, b .11."""
+    net = ipaddress.ip_network(subnet)
+    if net.num_addresses < FIRST_HOST_OFFSET + len(names) + 2:
+        raise LabError(f"the lab network {subnet} is too small for {len(names)} hosts; remove it (make lab-down)")
+    return {name: str(net.network_address + FIRST_HOST_OFFSET + i) for i, name in enumerate(names)}
+
+
+def _network_subnet(lab: Lab) -> str | None:
+    """The lab network's subnet when it was pinned at creation (needed for fixed addresses), else None."""
+    proc = run(["docker", "network", "inspect", lab.network], check=False)
+    if proc.returncode != 0:
+        return None
+    info = json.loads(proc.stdout)[0]
+    configs = (info.get("IPAM") or {}).get("Config") or []
+    pinned = (info.get("Labels") or {}).get(f"{LABEL}.pinned") == "true"
+    return configs[0]["Subnet"] if pinned and configs else None
+
+
+def _ensure_network(lab: Lab) -> str:
+    """Create the lab's bridge network with a pinned subnet (Docker picks a free range first); return it."""
+    subnet = _network_subnet(lab)
+    if subnet:
+        return subnet
+    if run(["docker", "network", "inspect", lab.network], check=False).returncode == 0:
+        progress(f"network {lab.network} predates fixed host addresses: recreating the lab")
+        down(lab)
+    progress(f"creating bridge network {lab.network}")
+    labels = ["--label", f"{LABEL}={lab.name}"]
+    docker("network", "create", "--driver", "bridge", *labels, lab.network)
+    probe = json.loads(docker("network", "inspect", lab.network))[0]["IPAM"]["Config"][0]
+    docker("network", "rm", lab.network)
+    docker(
+        "network",
+        "create",
+        "--driver",
+        "bridge",
+        *labels,
+        "--label",
+        f"{LABEL}.pinned=true",
+        "--subnet",
+        probe["Subnet"],
+        "--gateway",
+        probe["Gateway"],
+        lab.network,
+    )
+    return probe["Subnet"]
+
+
+def _create_host(lab: Lab, host: HostSpec, image: str, address: str) -> str:
     cname = lab.container(host)
     info = _inspect(cname)
     if info is not None and info["Config"]["Image"] != image:
         progress(f"{host.name}: host image changed, recreating")
+        docker("rm", "-f", "-v", cname)
+        info = None
+    if info is not None and _fixed_address(lab, info) != address:
+        progress(f"{host.name}: not on its fixed address {address}, recreating")
         docker("rm", "-f", "-v", cname)
         info = None
     if info is None:
@@ -334,6 +387,8 @@ def _create_host(lab: Lab, host: HostSpec, image: str) -> str:
             host.name,
             "--network",
             lab.network,
+            "--ip",
+            address,
             "--label",
             f"{LABEL}={lab.name}",
             "--label",
@@ -373,6 +428,12 @@ def _create_host(lab: Lab, host: HostSpec, image: str) -> str:
         input_=pub,
     )
     return state
+
+
+def _fixed_address(lab: Lab, info: dict) -> str:
+    """The address a container was given with --ip on the lab network ('' when Docker chose it)."""
+    endpoint = (info.get("NetworkSettings", {}).get("Networks") or {}).get(lab.network) or {}
+    return (endpoint.get("IPAMConfig") or {}).get("IPv4Address", "")
 
 
 def _address(lab: Lab, host: HostSpec) -> str:
@@ -451,10 +512,15 @@ def up(lab: Lab) -> None:
     lab.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not lab.key.exists():
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{lab.name}", "-f", str(lab.key)])
-    _ensure_network(lab)
+    planned = plan_addresses(_ensure_network(lab), [h.name for h in lab.hosts])
     progress(f"starting {len(lab.hosts)} hosts: {', '.join(h.name for h in lab.hosts)}")
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(lab.hosts)) as pool:
-        states = dict(zip([h.name for h in lab.hosts], pool.map(lambda h: _create_host(lab, h, image), lab.hosts)))
+        states = dict(
+            zip(
+                [h.name for h in lab.hosts],
+                pool.map(lambda h: _create_host(lab, h, image, planned[h.name]), lab.hosts),
+            )
+        )
     addresses = {h.name: _address(lab, h) for h in lab.hosts}
     progress("waiting for systemd and sshd on every host...")
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(lab.hosts)) as pool:
