@@ -5,9 +5,8 @@
 The replicas are the demo app run as systemd units on node1..node3 (tests/e2e/haproxy/replicas.yml sets the
 `fleet_endpoints` facts container_service will set), so these tests do not depend on the service module.
 
-Hook for the lead (needs container_service): the rolling update under load — deploy the demo service through
-container_service with the haproxy wiring, run `wrk_under_load(...)` around a version change and assert
-`errors == 0` exactly as test_reload_under_load_fails_no_request does.
+The rolling update of real container_service replicas under load (drain, health gate, no failed request) is
+proven in test_operator.py.
 """
 
 from __future__ import annotations

@@ -39,6 +39,8 @@ def plays_run(proc: subprocess.CompletedProcess) -> list[str]:
     [
         ([{"name": "web", "image": "fleet-demo:1", "replicsa": 3}], "replicsa"),
         ([{"name": "web", "replicas": 3}], "missing required arguments: image"),
+        ([{"name": "web", "image": "fleet-demo:1", "lb": {"port": 80, "balanse": "leastconn"}}], "balanse"),
+        ([{"name": "web", "image": "fleet-demo:1", "autoscale": {"max": 4, "targt": 5}}], "targt"),
     ],
 )
 def test_bad_definition_fails_before_touching_any_host(services, expected):

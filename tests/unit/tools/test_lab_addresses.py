@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-_SPEC = importlib.util.spec_from_file_location("fleet_lab", Path(__file__).resolve().parents[3] / "tools" / "lab" / "lab.py")
+_LAB_PY = Path(__file__).resolve().parents[3] / "tools" / "lab" / "lab.py"
+_SPEC = importlib.util.spec_from_file_location("fleet_lab", _LAB_PY)
 lab = importlib.util.module_from_spec(_SPEC)
 sys.modules.setdefault("fleet_lab", lab)  # dataclasses look their module up by name
 _SPEC.loader.exec_module(lab)
