@@ -84,6 +84,13 @@ def failures(proc: subprocess.CompletedProcess) -> str:
     return "\n".join(blocks) or proc.stdout[-6000:]
 
 
+def on_host(host: str, *args: str) -> str:
+    """Run a command inside lab host `host` (its container, as root); its stdout, stripped. Fails on a non-zero exit."""
+    return subprocess.run(
+        ["docker", "exec", f"fleet-lab-{host}", *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 def task_results(proc: subprocess.CompletedProcess, name_prefix: str) -> dict[str, dict]:
     """Per-host results of the tasks whose name starts with `name_prefix`, from the JSON callback's output."""
     out = {}

@@ -10,7 +10,7 @@ import subprocess
 import urllib.request
 
 import pytest
-from conftest import ROOT, haproxy_all_up, run_playbook, stats, wait_for
+from conftest import ROOT, haproxy_all_up, on_host, run_playbook, stats, wait_for
 from load import Load
 
 PLAYBOOKS = ROOT / "playbooks"
@@ -66,24 +66,19 @@ def test_a_crashed_replica_costs_no_request_and_comes_back_by_itself(lb):
     server = next(s for s in haproxy_all_up(lb, "web", 3) if s.startswith("node3-"))
     container = server.removeprefix("node3-")
 
-    def node3(*args: str) -> str:
-        return subprocess.run(
-            ["docker", "exec", "fleet-lab-node3", *args], capture_output=True, text=True, check=True
-        ).stdout.strip()
-
-    pid = node3("docker", "inspect", "--format", "{{.State.Pid}}", container)
-    restarts = int(node3("docker", "inspect", "--format", "{{.RestartCount}}", container))
+    pid = on_host("node3", "docker", "inspect", "--format", "{{.State.Pid}}", container)
+    restarts = int(on_host("node3", "docker", "inspect", "--format", "{{.RestartCount}}", container))
     with Load(lb) as load:
-        node3("kill", "-9", pid)
+        on_host("node3", "kill", "-9", pid)
         wait_for(
             f"the engine to restart {container}",
-            lambda: int(node3("docker", "inspect", "--format", "{{.RestartCount}}", container)) > restarts,
+            lambda: int(on_host("node3", "docker", "inspect", "--format", "{{.RestartCount}}", container)) > restarts,
             timeout=30,
             interval=0.5,
         )
         status = haproxy_all_up(lb, "web", 3)
     assert load.failures == [], f"{len(load.failures)} of {load.total} requests failed: {load.failures[:5]}"
-    assert node3("docker", "inspect", "--format", "{{.State.Pid}}", container) != pid
+    assert on_host("node3", "docker", "inspect", "--format", "{{.State.Pid}}", container) != pid
     assert server in status, status  # the same replica serves again; nothing was redeployed
 
 

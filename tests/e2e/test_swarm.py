@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 import yaml
-from conftest import ROOT, haproxy_all_up, run_playbook, stats, wait_for
+from conftest import ROOT, haproxy_all_up, on_host, run_playbook, stats, wait_for
 
 L_HASH = "io.containerops.fleet.spec-hash"
 
@@ -53,9 +53,7 @@ def deploy(spec: dict, check: bool = True) -> dict:
 
 
 def manager(*args: str) -> str:
-    return subprocess.run(
-        ["docker", "exec", "fleet-lab-node1", "docker", *args], capture_output=True, text=True, check=True
-    ).stdout
+    return on_host("node1", "docker", *args)
 
 
 def running_tasks(service: str) -> set[str]:

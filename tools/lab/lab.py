@@ -267,8 +267,8 @@ def ensure_image(lab: Lab) -> str:
 # --------------------------------------------------------------------------- hosts
 
 
-def _inspect(name: str) -> dict | None:
-    proc = run(["docker", "inspect", "--type", "container", name], check=False)
+def _inspect(name: str, kind: str = "container") -> dict | None:
+    proc = run(["docker", "inspect", "--type", kind, name], check=False)
     if proc.returncode != 0:
         return None
     return json.loads(proc.stdout)[0]
@@ -289,8 +289,8 @@ def preflight(lab: Lab) -> None:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise LabError(f"host name {dupes[0]!r} is given twice; lab host names must be unique")
-    net = run(["docker", "network", "inspect", lab.network], check=False)
-    if net.returncode == 0 and LABEL not in (json.loads(net.stdout)[0].get("Labels") or {}):
+    net = _inspect(lab.network, "network")
+    if net is not None and LABEL not in (net.get("Labels") or {}):
         raise LabError(
             f"a Docker network named {lab.network!r} exists and was not made by the lab; "
             f"remove it or choose another lab name (--name / FLEET_LAB_NAME)"
@@ -325,29 +325,19 @@ def plan_addresses(subnet: str, names: list[str]) -> dict[str, str]:
     return {name: str(net.network_address + FIRST_HOST_OFFSET + i) for i, name in enumerate(names)}
 
 
-def _network_subnet(lab: Lab) -> str | None:
-    """The lab network's subnet when it was pinned at creation (needed for fixed addresses), else None."""
-    proc = run(["docker", "network", "inspect", lab.network], check=False)
-    if proc.returncode != 0:
-        return None
-    info = json.loads(proc.stdout)[0]
-    configs = (info.get("IPAM") or {}).get("Config") or []
-    pinned = (info.get("Labels") or {}).get(f"{LABEL}.pinned") == "true"
-    return configs[0]["Subnet"] if pinned and configs else None
-
-
 def _ensure_network(lab: Lab) -> str:
     """Create the lab's bridge network with a pinned subnet (Docker picks a free range first); return it."""
-    subnet = _network_subnet(lab)
-    if subnet:
-        return subnet
-    if run(["docker", "network", "inspect", lab.network], check=False).returncode == 0:
+    net = _inspect(lab.network, "network")
+    if net is not None:
+        configs = (net.get("IPAM") or {}).get("Config") or []
+        if (net.get("Labels") or {}).get(f"{LABEL}.pinned") == "true" and configs:
+            return configs[0]["Subnet"]
         progress(f"network {lab.network} predates fixed host addresses: recreating the lab")
         down(lab)
     progress(f"creating bridge network {lab.network}")
     labels = ["--label", f"{LABEL}={lab.name}"]
     docker("network", "create", "--driver", "bridge", *labels, lab.network)
-    probe = json.loads(docker("network", "inspect", lab.network))[0]["IPAM"]["Config"][0]
+    probe = (_inspect(lab.network, "network") or {})["IPAM"]["Config"][0]
     docker("network", "rm", lab.network)
     docker(
         "network",
@@ -436,11 +426,6 @@ def _fixed_address(lab: Lab, info: dict) -> str:
     return (endpoint.get("IPAMConfig") or {}).get("IPv4Address", "")
 
 
-def _address(lab: Lab, host: HostSpec) -> str:
-    info = _inspect(lab.container(host)) or {}
-    return info.get("NetworkSettings", {}).get("Networks", {}).get(lab.network, {}).get("IPAddress", "")
-
-
 def _wait_ssh(lab: Lab, host: HostSpec, addr: str, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     last = ""
@@ -521,7 +506,7 @@ def up(lab: Lab) -> None:
                 pool.map(lambda h: _create_host(lab, h, image, planned[h.name]), lab.hosts),
             )
         )
-    addresses = {h.name: _address(lab, h) for h in lab.hosts}
+    addresses = planned  # every host was started on its planned address (--ip)
     progress("waiting for systemd and sshd on every host...")
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(lab.hosts)) as pool:
         list(pool.map(lambda h: _wait_ssh(lab, h, addresses[h.name]), lab.hosts))
@@ -540,7 +525,7 @@ def down(lab: Lab) -> None:
     if ids:
         progress(f"removing {len(ids)} hosts of lab {lab.name}")
         docker("rm", "-f", "-v", *ids)
-    if run(["docker", "network", "inspect", lab.network], check=False).returncode == 0:
+    if _inspect(lab.network, "network") is not None:
         progress(f"removing network {lab.network}")
         docker("network", "rm", lab.network)
     # Only this lab's inventory: another lab's (or a hand-written one) at the same path stays.
