@@ -18,8 +18,8 @@ from typing import Any
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.containerops.fleet.plugins.module_utils.engine_client import DockerEngine, EngineError
-from ansible_collections.containerops.fleet.plugins.module_utils.image_context import (
+from ansible_collections.containerops.fleet.plugins.module_utils.engine.client import DockerEngine, EngineError
+from ansible_collections.containerops.fleet.plugins.module_utils.image.context import (
     ContextError,
     archive_images,
     context_files,
@@ -27,7 +27,7 @@ from ansible_collections.containerops.fleet.plugins.module_utils.image_context i
     pick_archive_image,
     write_context_tar,
 )
-from ansible_collections.containerops.fleet.plugins.module_utils.image_distribute import save_archive
+from ansible_collections.containerops.fleet.plugins.module_utils.image.distribute import save_archive
 
 MODULE = "containerops.fleet.container_image"
 CACHE_DIR = os.path.join(os.path.expanduser("~"), ".cache", "containerops.fleet", "images")

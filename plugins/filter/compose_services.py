@@ -43,7 +43,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.containerops.fleet.plugins.module_utils.compose import ComposeError, convert
+from ansible_collections.containerops.fleet.plugins.module_utils.service.compose import ComposeError, convert
 
 
 def compose_services(compose, ignore=None):

@@ -38,7 +38,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.containerops.fleet.plugins.module_utils.monitoring_targets import (
+from ansible_collections.containerops.fleet.plugins.module_utils.monitoring.targets import (
     MonitoringError,
     file_sd_groups,
 )

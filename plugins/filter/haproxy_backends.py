@@ -40,7 +40,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.containerops.fleet.plugins.module_utils.haproxy_config import HaproxyConfigError, backends
+from ansible_collections.containerops.fleet.plugins.module_utils.haproxy.config import HaproxyConfigError, backends
 
 
 def haproxy_backends(services, endpoints):

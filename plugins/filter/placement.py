@@ -66,7 +66,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.containerops.fleet.plugins.module_utils.placement import (
+from ansible_collections.containerops.fleet.plugins.module_utils.service.placement import (
     Node,
     PlacementError,
     memory_mb,

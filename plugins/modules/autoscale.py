@@ -107,6 +107,9 @@ options:
         C(desired), C(decision) and C(reason). Created with mode C(0640).
       - Not written in check mode.
     type: path
+extends_documentation_fragment:
+  - containerops.fleet.attributes
+  - containerops.fleet.attributes.platform
 attributes:
   check_mode:
     support: full
@@ -188,7 +191,7 @@ recommendation:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.containerops.fleet.plugins.module_utils.autoscale_runner import run
+from ansible_collections.containerops.fleet.plugins.module_utils.autoscale.runner import run
 
 ARGUMENT_SPEC = {
     "service": {"type": "str"},

@@ -25,19 +25,18 @@ description:
   - Talks to the Docker Engine API over its unix socket with the Python standard library.
 author:
   - containerops.fleet contributors (@containerops)
+extends_documentation_fragment:
+  - containerops.fleet.attributes
+  - containerops.fleet.attributes.action
+  - containerops.fleet.engine
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying the target.
     support: full
     details: Reports what would be built, loaded, pulled, tagged, pushed and pruned without doing it.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Before and after, the image ID each O(name):O(tags) reference points at.
   action:
-    description:
-      - Indicates this has a corresponding action plugin so some parts of the options can be executed on the
-        controller.
     support: full
     details: The action plugin hashes and ships the build context, ships archives and fetches exports.
 options:
@@ -126,10 +125,6 @@ options:
   keep:
     description: Keep this many images of repository O(name) (the current one included) and untag older ones.
     type: int
-  docker_socket:
-    description: The Docker engine's unix socket on the host.
-    type: path
-    default: /var/run/docker.sock
   _controller:
     description:
       - Internal, set by the action plugin (context hash, shipped payload paths, archive image IDs). Do not set.
@@ -244,7 +239,8 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.containerops.fleet.plugins.module_utils.image_task import run_module
+from ansible_collections.containerops.fleet.plugins.module_utils.engine.options import engine_options
+from ansible_collections.containerops.fleet.plugins.module_utils.image.runner import run
 
 
 def main() -> None:
@@ -279,7 +275,7 @@ def main() -> None:
                 ),
             ),
             keep=dict(type="int"),
-            docker_socket=dict(type="path", default="/var/run/docker.sock"),
+            **engine_options(),
             _controller=dict(type="dict"),
         ),
         required_if=[
@@ -289,7 +285,7 @@ def main() -> None:
         ],
         supports_check_mode=True,
     )
-    run_module(module)
+    run(module)
 
 
 if __name__ == "__main__":

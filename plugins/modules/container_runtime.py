@@ -19,17 +19,17 @@ description:
   - Supports the Debian OS family (Debian, Ubuntu).
 author:
   - containerops.fleet contributors (@containerops)
+extends_documentation_fragment:
+  - containerops.fleet.attributes
+  - containerops.fleet.attributes.platform
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: On a host without the engine, reports what would be installed and does not fail.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Shows the configuration file before and after.
   platform:
-    description: Target OS/families that can be operated against.
     support: N/A
     platforms: debian
 options:
@@ -180,7 +180,7 @@ packages:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.containerops.fleet.plugins.module_utils.runtime_apply import run
+from ansible_collections.containerops.fleet.plugins.module_utils.runtime.runner import run
 
 
 def main() -> None:

@@ -23,19 +23,17 @@ description:
     installed on the host besides the engine.
 author:
   - containerops.fleet contributors (@containerops)
+extends_documentation_fragment:
+  - containerops.fleet.attributes
+  - containerops.fleet.service
+  - containerops.fleet.engine
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying the target.
     support: full
     details: With O(platform=kubernetes) the prediction is the API server's dry run of the apply.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 options:
-  name:
-    description: Service name; containers are named C(<name>-<replica>-<spec hash>).
-    type: str
-    required: true
   state:
     description:
       - V(present) converges the replicas, V(absent) removes them, V(restarted) restarts them in batches,
@@ -43,39 +41,6 @@ options:
     type: str
     choices: [present, absent, restarted]
     default: present
-  platform:
-    description:
-      - Where the service runs. V(docker) runs O(replicas) containers on this host.
-      - V(swarm) creates or updates one Docker Swarm service through this host's engine, which must be a swarm
-        manager (see the C(containerops.fleet.swarm) role); O(replicas) is the service's total. Swarm rolls
-        updates out with O(update) as its update and rollback config; the task waits until Swarm reports the
-        update completed and fails with Swarm's reason when Swarm paused or rolled it back.
-      - V(kubernetes) server-side applies a Deployment and a Service (and a HorizontalPodAutoscaler with
-        O(autoscale)) with the C(kubernetes) Python client and waits for the rollout. The module runs where the
-        kubeconfig is, usually the controller (delegated to localhost).
-    type: str
-    choices: [docker, swarm, kubernetes]
-    default: docker
-  publish_mode:
-    description:
-      - O(platform=swarm) only. V(host) publishes each task's port on the node it runs on (one task per node
-        and port; updates then run stop-first). V(ingress) uses Swarm's routing mesh (needs IPVS in the kernel).
-    type: str
-    choices: [host, ingress]
-    default: host
-  endpoint_mode:
-    description:
-      - O(platform=swarm) only. V(vip) gives the service a virtual IP on its networks (needs IPVS);
-        V(dnsrr) makes the service name resolve to every task's address.
-    type: str
-    choices: [vip, dnsrr]
-    default: vip
-  progress_deadline:
-    description:
-      - O(platform=swarm) or O(platform=kubernetes). Seconds the rollout may take before the task fails;
-        on Kubernetes also the Deployment's C(progressDeadlineSeconds).
-    type: int
-    default: 600
   kubeconfig:
     description: O(platform=kubernetes) only. Path of the kubeconfig; default C($KUBECONFIG) or C(~/.kube/config).
     type: path
@@ -92,146 +57,6 @@ options:
         put the previous ReplicaSet's pod template back before failing.
     type: bool
     default: true
-  autoscale:
-    description:
-      - O(platform=kubernetes) only. Adds an C(autoscaling/v2) HorizontalPodAutoscaler for the Deployment.
-    type: dict
-    suboptions:
-      min_replicas:
-        description: Fewest replicas.
-        type: int
-        default: 1
-      max_replicas:
-        description: Most replicas.
-        type: int
-        required: true
-      cpu_utilization:
-        description: Target average CPU utilisation in percent of the requested CPU.
-        type: int
-        default: 70
-  image:
-    description: Image reference. It must already be on the host (see C(containerops.fleet.container_image)).
-    type: str
-  replicas:
-    description: Number of replicas on this host.
-    type: int
-    default: 1
-  command:
-    description: Command to run instead of the image's; a list or a shell-split string.
-    type: raw
-  env:
-    description: Environment variables. C(FLEET_REPLICA) is set to C(<name>-<replica>@<address>) in each replica.
-    type: dict
-    default: {}
-  ports:
-    description:
-      - Container ports to publish. Each replica gets its own host port from O(ports[].host_range).
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      container:
-        description: Container port.
-        type: int
-        required: true
-      protocol:
-        description: Protocol.
-        type: str
-        choices: [tcp, udp]
-        default: tcp
-      host_range:
-        description: Host ports to pick from, like V(20000-20999).
-        type: str
-        default: 20000-29999
-  volumes:
-    description: Binds or named volumes, C(SOURCE:TARGET[:MODE]).
-    type: list
-    elements: str
-    default: []
-  labels:
-    description: Extra container labels.
-    type: dict
-    default: {}
-  healthcheck:
-    description: How a replica proves it is healthy. Give O(healthcheck.http_path) or O(healthcheck.command).
-    type: dict
-    suboptions:
-      http_path:
-        description:
-          - HTTP path probed inside the container on O(healthcheck.port) (with curl, wget or python3 from the image).
-          - Also what HAProxy checks.
-        type: str
-      command:
-        description: Command run inside the container; exit 0 means healthy. A string runs in a shell.
-        type: raw
-      port:
-        description: Port for O(healthcheck.http_path); default the first O(ports[].container).
-        type: int
-      interval:
-        description: Seconds between checks.
-        type: float
-        default: 2
-      timeout:
-        description: Seconds one check may take.
-        type: float
-        default: 2
-      retries:
-        description: Consecutive failures before unhealthy.
-        type: int
-        default: 3
-      start_period:
-        description: Seconds during which failures do not count.
-        type: float
-        default: 0
-  resources:
-    description: Limits per replica.
-    type: dict
-    suboptions:
-      cpus:
-        description: CPUs, like V(0.5).
-        type: float
-      memory:
-        description: Memory, like V(256m) or V(1g).
-        type: str
-  restart_policy:
-    description: Docker restart policy.
-    type: str
-    choices: ["no", always, unless-stopped, on-failure]
-    default: unless-stopped
-  networks:
-    description: Docker network to attach the replicas to (the first is used).
-    type: list
-    elements: str
-    default: []
-  metrics_path:
-    description: Path Prometheus scrapes on each replica; reported in the endpoints. Null when none.
-    type: str
-  update:
-    description: How changes roll out.
-    type: dict
-    suboptions:
-      parallelism:
-        description: Replicas replaced per batch.
-        type: int
-        default: 1
-      order:
-        description: V(start-first) starts the new replica before stopping the old one.
-        type: str
-        choices: [start-first, stop-first]
-        default: start-first
-      failure_action:
-        description: On failure, V(rollback) restores the previous replicas; V(pause) leaves things as they are.
-        type: str
-        choices: [rollback, pause]
-        default: rollback
-      monitor:
-        description: Seconds a new replica has to become healthy.
-        type: float
-        default: 60
-      max_failure_ratio:
-        description: Fraction of new replicas allowed to fail before the failure action is taken.
-        type: float
-        default: 0
   keep_old:
     description:
       - Start and health-gate the new replicas but leave the replicas they replace, and those beyond O(replicas),
@@ -244,10 +69,6 @@ options:
   advertise_address:
     description: Address other hosts reach the replicas on; reported in the endpoints. Default the host's
       primary IPv4 address.
-    type: str
-  bind_address:
-    description: Host address the replica ports are published on. Default O(advertise_address), so nothing
-      listens on every interface unless asked (V(0.0.0.0)).
     type: str
   node_name:
     description: Host name reported in the endpoints; default the host's name. Playbooks pass C(inventory_hostname).
@@ -270,14 +91,6 @@ options:
       - The recorded spec is deployed pinned to the recorded image ID, so no registry and no retagging are needed.
         Only O(replicas) is taken from the task. The rollback is recorded as a new revision.
     type: str
-  docker_host:
-    description: The engine's unix socket.
-    type: str
-    default: unix:///var/run/docker.sock
-  api_timeout:
-    description: Seconds one engine API call may take.
-    type: int
-    default: 60
 notes:
   - The spec hash covers the image ID, so a rebuilt tag is rolled out like any other change.
   - O(replicas) and O(update) are not part of the hash; changing them never replaces a running replica.
@@ -418,85 +231,27 @@ removed:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.containerops.fleet.plugins.module_utils.service_runner import run
+from ansible_collections.containerops.fleet.plugins.module_utils.engine.options import engine_options
+from ansible_collections.containerops.fleet.plugins.module_utils.service.runner import run
+from ansible_collections.containerops.fleet.plugins.module_utils.service.schema import module_options
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            name=dict(type="str", required=True),
+            **module_options(),
+            **engine_options(),
             state=dict(type="str", default="present", choices=["present", "absent", "restarted"]),
-            platform=dict(type="str", default="docker", choices=["docker", "swarm", "kubernetes"]),
-            publish_mode=dict(type="str", default="host", choices=["host", "ingress"]),
-            endpoint_mode=dict(type="str", default="vip", choices=["vip", "dnsrr"]),
-            progress_deadline=dict(type="int", default=600),
             kubeconfig=dict(type="path"),
             context=dict(type="str"),
             namespace=dict(type="str", default="default"),
             rollback_on_failure=dict(type="bool", default=True),
-            autoscale=dict(
-                type="dict",
-                options=dict(
-                    min_replicas=dict(type="int", default=1),
-                    max_replicas=dict(type="int", required=True),
-                    cpu_utilization=dict(type="int", default=70),
-                ),
-            ),
-            image=dict(type="str"),
-            replicas=dict(type="int", default=1),
-            command=dict(type="raw"),
-            env=dict(type="dict", default={}),
-            ports=dict(
-                type="list",
-                elements="dict",
-                default=[],
-                options=dict(
-                    container=dict(type="int", required=True),
-                    protocol=dict(type="str", default="tcp", choices=["tcp", "udp"]),
-                    host_range=dict(type="str", default="20000-29999"),
-                ),
-            ),
-            volumes=dict(type="list", elements="str", default=[]),
-            labels=dict(type="dict", default={}),
-            healthcheck=dict(
-                type="dict",
-                options=dict(
-                    http_path=dict(type="str"),
-                    command=dict(type="raw"),
-                    port=dict(type="int"),
-                    interval=dict(type="float", default=2),
-                    timeout=dict(type="float", default=2),
-                    retries=dict(type="int", default=3),
-                    start_period=dict(type="float", default=0),
-                ),
-                mutually_exclusive=[["http_path", "command"]],
-                required_one_of=[["http_path", "command"]],
-            ),
-            resources=dict(type="dict", options=dict(cpus=dict(type="float"), memory=dict(type="str"))),
-            restart_policy=dict(
-                type="str", default="unless-stopped", choices=["no", "always", "unless-stopped", "on-failure"]
-            ),
-            networks=dict(type="list", elements="str", default=[]),
-            metrics_path=dict(type="str"),
-            update=dict(
-                type="dict",
-                options=dict(
-                    parallelism=dict(type="int", default=1),
-                    order=dict(type="str", default="start-first", choices=["start-first", "stop-first"]),
-                    failure_action=dict(type="str", default="rollback", choices=["rollback", "pause"]),
-                    monitor=dict(type="float", default=60),
-                    max_failure_ratio=dict(type="float", default=0),
-                ),
-            ),
             advertise_address=dict(type="str"),
-            bind_address=dict(type="str"),
             node_name=dict(type="str"),
             keep_old=dict(type="bool", default=False),
             history_dir=dict(type="path", default="/var/lib/containerops-fleet/services"),
             history_limit=dict(type="int", default=5),
             rollback_to=dict(type="str"),
-            docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
-            api_timeout=dict(type="int", default=60),
         ),
         required_if=[("state", "present", ("image", "rollback_to"), True)],
         supports_check_mode=True,

@@ -17,13 +17,14 @@ description:
     with what runs after the change.
 author:
   - containerops.fleet contributors (@containerops)
+extends_documentation_fragment:
+  - containerops.fleet.attributes
+  - containerops.fleet.engine
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: It only reads.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   name:
@@ -35,10 +36,6 @@ options:
   node_name:
     description: Host name reported in the endpoints; default the host's name.
     type: str
-  docker_host:
-    description: The engine's unix socket.
-    type: str
-    default: unix:///var/run/docker.sock
 seealso:
   - module: containerops.fleet.container_service
 """
@@ -79,7 +76,8 @@ services:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.containerops.fleet.plugins.module_utils.service_runner import run_facts
+from ansible_collections.containerops.fleet.plugins.module_utils.engine.options import engine_options
+from ansible_collections.containerops.fleet.plugins.module_utils.service.facts import run
 
 
 def main() -> None:
@@ -88,11 +86,11 @@ def main() -> None:
             name=dict(type="str"),
             advertise_address=dict(type="str"),
             node_name=dict(type="str"),
-            docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+            **engine_options(),
         ),
         supports_check_mode=True,
     )
-    run_facts(module)
+    run(module)
 
 
 if __name__ == "__main__":

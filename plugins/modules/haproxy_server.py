@@ -20,13 +20,13 @@ description:
     is checked with C(haproxy -c) before it replaces the old one.
 author:
   - containerops.fleet contributors (@containerops)
+extends_documentation_fragment:
+  - containerops.fleet.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reads the server state and reports the commands it would send; sends none and writes no file.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: The server (address, port, admin state, weight) before and after.
 options:
@@ -164,7 +164,7 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.containerops.fleet.plugins.module_utils.haproxy_manage import run
+from ansible_collections.containerops.fleet.plugins.module_utils.haproxy.runner import run
 
 
 def main() -> None:

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.containerops.fleet.plugins.module_utils.autoscale_runner import check
-from ansible_collections.containerops.fleet.plugins.module_utils.autoscaling import AutoscaleError
-from ansible_collections.containerops.fleet.plugins.module_utils.recommendation_history import (
+from ansible_collections.containerops.fleet.plugins.module_utils.autoscale.history import (
     HistoryError,
     load,
     record,
     save,
     within_window,
 )
+from ansible_collections.containerops.fleet.plugins.module_utils.autoscale.hpa import AutoscaleError
+from ansible_collections.containerops.fleet.plugins.module_utils.autoscale.runner import check
 
 ROOT = Path(__file__).resolve().parents[4]
 MODULE = ROOT / "plugins" / "modules" / "autoscale.py"

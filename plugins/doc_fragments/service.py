@@ -1,0 +1,249 @@
+# Copyright: (c) 2026, containerops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # The service definition (one entry of fleet_services), documented once.  Its types, choices and defaults
+    # are defined once in plugins/module_utils/service/schema.py; a unit test keeps this text in step with it.
+    DOCUMENTATION = r"""
+options:
+  name:
+    description:
+      - Service name, 1-41 lowercase letters, digits or dashes.
+      - Containers are named C(<name>-<replica>-<spec hash>).
+    type: str
+    required: true
+  image:
+    description: Image reference. It must already be on the host (see C(containerops.fleet.container_image)).
+    type: str
+  replicas:
+    description:
+      - Number of replicas. In a service definition, the total across the hosts; given to
+        C(containerops.fleet.container_service) with O(platform=docker), this host's share.
+    type: int
+    default: 1
+  placement:
+    description: How the C(containerops.fleet.placement) filter spreads the total over the hosts; not used on a host.
+    type: str
+    choices: [spread, binpack]
+    default: spread
+  platform:
+    description:
+      - Where the service runs. V(docker) runs O(replicas) containers on each host.
+      - V(swarm) creates or updates one Docker Swarm service through a swarm manager's engine (see the
+        C(containerops.fleet.swarm) role); O(replicas) is the total. Swarm rolls updates out with O(update) as its
+        update and rollback config; the deploy waits until Swarm reports the update completed and fails with
+        Swarm's reason when Swarm paused or rolled it back.
+      - V(kubernetes) server-side applies a Deployment and a Service (and a HorizontalPodAutoscaler with
+        O(autoscale)) with the C(kubernetes) Python client and waits for the rollout, from the controller.
+    type: str
+    choices: [docker, swarm, kubernetes]
+    default: docker
+  publish_mode:
+    description:
+      - O(platform=swarm) only. V(host) publishes each task's port on the node it runs on (one task per node
+        and port; updates then run stop-first). V(ingress) uses Swarm's routing mesh (needs IPVS in the kernel).
+    type: str
+    choices: [host, ingress]
+    default: host
+  endpoint_mode:
+    description:
+      - O(platform=swarm) only. V(vip) gives the service a virtual IP on its networks (needs IPVS);
+        V(dnsrr) makes the service name resolve to every task's address.
+    type: str
+    choices: [vip, dnsrr]
+    default: vip
+  progress_deadline:
+    description:
+      - O(platform=swarm) or O(platform=kubernetes). Seconds the rollout may take before it fails;
+        on Kubernetes also the Deployment's C(progressDeadlineSeconds).
+    type: int
+    default: 600
+  command:
+    description: Command to run instead of the image's; a list or a shell-split string.
+    type: raw
+  env:
+    description: Environment variables. C(FLEET_REPLICA) is set to C(<name>-<replica>@<address>) in each replica.
+    type: dict
+    default: {}
+  ports:
+    description:
+      - Container ports to publish. Each replica gets its own host port from O(ports[].host_range).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      container:
+        description: Container port.
+        type: int
+        required: true
+      protocol:
+        description: Protocol.
+        type: str
+        choices: [tcp, udp]
+        default: tcp
+      host_range:
+        description: Host ports to pick from, like V(20000-20999).
+        type: str
+        default: 20000-29999
+  volumes:
+    description: Binds or named volumes, C(SOURCE:TARGET[:MODE]).
+    type: list
+    elements: str
+    default: []
+  labels:
+    description: Extra container labels.
+    type: dict
+    default: {}
+  healthcheck:
+    description: How a replica proves it is healthy. Give O(healthcheck.http_path) or O(healthcheck.command).
+    type: dict
+    suboptions:
+      http_path:
+        description:
+          - HTTP path probed inside the container on O(healthcheck.port) (with curl, wget or python3 from the image).
+          - Also what HAProxy checks, unless O(lb.health_path) says otherwise.
+        type: str
+      command:
+        description: Command run inside the container; exit 0 means healthy. A string runs in a shell.
+        type: raw
+      port:
+        description: Port for O(healthcheck.http_path); default the first O(ports[].container).
+        type: int
+      interval:
+        description: Seconds between checks.
+        type: float
+        default: 2
+      timeout:
+        description: Seconds one check may take.
+        type: float
+        default: 2
+      retries:
+        description: Consecutive failures before unhealthy.
+        type: int
+        default: 3
+      start_period:
+        description: Seconds during which failures do not count.
+        type: float
+        default: 0
+  resources:
+    description: Limits per replica; also what placement reserves on a host.
+    type: dict
+    suboptions:
+      cpus:
+        description: CPUs, like V(0.5).
+        type: float
+      memory:
+        description: Memory, like V(256m) or V(1g).
+        type: str
+  restart_policy:
+    description: Docker restart policy.
+    type: str
+    choices: ["no", always, unless-stopped, on-failure]
+    default: unless-stopped
+  networks:
+    description: Docker network to attach the replicas to (the first is used).
+    type: list
+    elements: str
+    default: []
+  bind_address:
+    description: Host address the replica ports are published on. Default the host's advertise address, so nothing
+      listens on every interface unless asked (V(0.0.0.0)).
+    type: str
+  metrics_path:
+    description:
+      - Path Prometheus scrapes on each replica; reported in the endpoints. Null when the service exposes none.
+      - Part of the spec hash, so a change reaches the replicas' labels and Prometheus' targets.
+    type: str
+  update:
+    description: How changes roll out. Not part of the spec hash; changing it never replaces a running replica.
+    type: dict
+    suboptions:
+      parallelism:
+        description: Replicas replaced per batch.
+        type: int
+        default: 1
+      order:
+        description: V(start-first) starts the new replica before stopping the old one.
+        type: str
+        choices: [start-first, stop-first]
+        default: start-first
+      failure_action:
+        description: On failure, V(rollback) restores the previous replicas; V(pause) leaves things as they are.
+        type: str
+        choices: [rollback, pause]
+        default: rollback
+      monitor:
+        description: Seconds a new replica has to become healthy.
+        type: float
+        default: 60
+      max_failure_ratio:
+        description: Fraction of new replicas allowed to fail before the failure action is taken.
+        type: float
+        default: 0
+  lb:
+    description:
+      - Load balancing, read by the C(containerops.fleet.haproxy) role from the definition. Services with
+        O(platform=kubernetes) are balanced by the cluster's Service instead.
+    type: dict
+    suboptions:
+      port:
+        description: Frontend port HAProxy binds for the service.
+        type: int
+      balance:
+        description: HAProxy balance algorithm; default the haproxy role's C(haproxy_balance).
+        type: str
+        choices: [roundrobin, static-rr, leastconn, first, source, random]
+      weights:
+        description: Dict container name -> weight, or a list in host/replica order (0 to 256).
+        type: raw
+      health_path:
+        description: HTTP path of HAProxy's checks; default O(healthcheck.http_path).
+        type: str
+      retries:
+        description: Retries per request; default the haproxy role's C(haproxy_retries).
+        type: int
+  autoscale:
+    description:
+      - Autoscaling with the Kubernetes HorizontalPodAutoscaler's rules on every platform, between O(autoscale.min)
+        and O(autoscale.max).
+      - On O(platform=docker) and O(platform=swarm) the C(containerops.fleet.autoscaler) role's cron check decides
+        from O(autoscale.query) and O(autoscale.target) (see C(containerops.fleet.autoscale) for the math).
+      - On O(platform=kubernetes) it becomes a HorizontalPodAutoscaler on O(autoscale.cpu_utilization) and/or
+        O(autoscale.memory_utilization) with the same tolerance-free bounds, stabilization and scale-up limit;
+        the cron check skips the service and says so.
+    type: dict
+    suboptions:
+      min:
+        description: Fewest replicas.
+        type: int
+        default: 1
+      max:
+        description: Most replicas.
+        type: int
+        required: true
+      query:
+        description: Docker and swarm. PromQL giving the per-replica value O(autoscale.target) applies to.
+        type: str
+      target:
+        description: Docker and swarm. Target value of O(autoscale.query) per replica.
+        type: float
+      cpu_utilization:
+        description: Kubernetes. Target average CPU use in percent of the CPU request (O(resources.cpus)).
+        type: int
+      memory_utilization:
+        description: Kubernetes. Target average memory use in percent of the memory request (O(resources.memory)).
+        type: int
+      tolerance:
+        description: Docker and swarm. No change while the ratio to the target is within this.
+        type: float
+        default: 0.1
+      scale_down_stabilization:
+        description: Seconds of recommendations whose highest wins on the way down (the HPA's scale-down window).
+        type: int
+        default: 300
+      scale_up_limit:
+        description: Most replicas added in one check (on Kubernetes, per 15 seconds).
+        type: int
+"""

@@ -1,0 +1,225 @@
+# Copyright: (c) 2026, containerops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The service spec as Kubernetes objects: a Deployment, a Service (when ports are given) and an
+autoscaling/v2 HorizontalPodAutoscaler (when autoscaling is asked for).  Pure: data in, data out.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import L_HASH, SpecError
+
+MANAGER = "containerops.fleet"  # server-side apply field manager
+L_NAME = "app.kubernetes.io/name"
+L_MANAGED = "app.kubernetes.io/managed-by"
+
+
+def _probe(spec: dict[str, Any]) -> dict[str, Any] | None:
+    hc = spec.get("healthcheck")
+    if not hc:
+        return None
+    if hc["http_path"]:
+        action: dict[str, Any] = {"httpGet": {"path": hc["http_path"], "port": hc["port"]}}
+    else:
+        kind, *argv = hc["command"]
+        action = {"exec": {"command": ["/bin/sh", "-c", argv[0]] if kind == "CMD-SHELL" else argv}}
+    return {
+        **action,
+        "periodSeconds": max(1, math.ceil(hc["interval"])),
+        "timeoutSeconds": max(1, math.ceil(hc["timeout"])),
+        "failureThreshold": max(1, hc["retries"]),
+        "initialDelaySeconds": math.ceil(hc["start_period"]),
+    }
+
+
+def _volumes(spec: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """SOURCE:TARGET[:MODE]: an absolute SOURCE is a hostPath, a name is an existing PersistentVolumeClaim."""
+    volumes, mounts = [], []
+    for i, v in enumerate(spec["volumes"]):
+        source, target, *mode = v.split(":")
+        name = f"vol{i}"
+        if source.startswith("/"):
+            volumes.append({"name": name, "hostPath": {"path": source}})
+        else:
+            volumes.append({"name": name, "persistentVolumeClaim": {"claimName": source}})
+        mounts.append({"name": name, "mountPath": target, "readOnly": "ro" in (mode[0].split(",") if mode else [])})
+    return volumes, mounts
+
+
+def _resources(spec: dict[str, Any]) -> dict[str, Any]:
+    limits: dict[str, str] = {}
+    if spec["resources"]["cpus"]:
+        limits["cpu"] = f"{round(spec['resources']['cpus'] * 1000)}m"
+    if spec["resources"]["memory"]:
+        limits["memory"] = str(spec["resources"]["memory"])
+    return {"limits": limits, "requests": dict(limits)} if limits else {}
+
+
+def check(spec: dict[str, Any], autoscale: dict[str, Any] | None) -> None:
+    """Spec fields that have no Kubernetes meaning are refused by name, not silently dropped."""
+    if spec["restart_policy"] not in ("always", "unless-stopped"):
+        raise SpecError(
+            f"restart_policy: {spec['restart_policy']!r} cannot apply to a Deployment (its pods always restart); "
+            "use always or unless-stopped with platform kubernetes"
+        )
+    if spec["networks"]:
+        raise SpecError("networks: Docker networks do not exist on Kubernetes; leave networks empty")
+    if autoscale:
+        if not spec["resources"]["cpus"]:
+            raise SpecError("autoscale: needs resources.cpus (CPU utilisation is measured against the CPU request)")
+        if not 1 <= autoscale["min_replicas"] <= autoscale["max_replicas"]:
+            raise SpecError("autoscale: needs 1 <= min_replicas <= max_replicas")
+        if not 1 <= autoscale["cpu_utilization"] <= 100:
+            raise SpecError("autoscale.cpu_utilization: a percentage between 1 and 100")
+
+
+def _meta(spec: dict[str, Any], namespace: str, digest: str) -> dict[str, Any]:
+    return {
+        "name": spec["name"],
+        "namespace": namespace,
+        "labels": {**spec["labels"], L_NAME: spec["name"], L_MANAGED: MANAGER},
+        "annotations": {L_HASH: digest},
+    }
+
+
+def deployment(
+    spec: dict[str, Any], *, namespace: str, digest: str, progress_deadline: int, autoscaled: bool
+) -> dict[str, Any]:
+    upd = spec["update"]
+    start_first = upd["order"] == "start-first"
+    env = [{"name": k, "value": v} for k, v in spec["env"].items()]
+    env.append({"name": "FLEET_REPLICA", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}})
+    container: dict[str, Any] = {
+        "name": spec["name"],
+        "image": spec["image"],
+        "imagePullPolicy": "IfNotPresent",
+        "env": env,
+        "ports": [{"containerPort": p["container"], "protocol": p["protocol"].upper()} for p in spec["ports"]],
+    }
+    if spec["command"]:
+        container["args"] = spec["command"]
+    probe = _probe(spec)
+    if probe:
+        container["readinessProbe"] = probe
+        container["livenessProbe"] = probe
+    resources = _resources(spec)
+    if resources:
+        container["resources"] = resources
+    volumes, mounts = _volumes(spec)
+    if mounts:
+        container["volumeMounts"] = mounts
+    pod_spec: dict[str, Any] = {"containers": [container]}
+    if volumes:
+        pod_spec["volumes"] = volumes
+    body: dict[str, Any] = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta(spec, namespace, digest),
+        "spec": {
+            "selector": {"matchLabels": {L_NAME: spec["name"]}},
+            "progressDeadlineSeconds": progress_deadline,
+            "minReadySeconds": 0,
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {
+                    "maxSurge": upd["parallelism"] if start_first else 0,
+                    "maxUnavailable": 0 if start_first else upd["parallelism"],
+                },
+            },
+            "template": {
+                "metadata": {"labels": {L_NAME: spec["name"]}, "annotations": {L_HASH: digest}},
+                "spec": pod_spec,
+            },
+        },
+    }
+    if not autoscaled:  # with an autoscaler, the autoscaler owns .spec.replicas
+        body["spec"]["replicas"] = spec["replicas"]
+    return body
+
+
+def service(spec: dict[str, Any], *, namespace: str, digest: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(spec, namespace, digest),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": {L_NAME: spec["name"]},
+            "ports": [
+                {
+                    "name": f"{p['protocol']}-{p['container']}",
+                    "port": p["container"],
+                    "targetPort": p["container"],
+                    "protocol": p["protocol"].upper(),
+                }
+                for p in spec["ports"]
+            ],
+        },
+    }
+
+
+def autoscaler(spec: dict[str, Any], autoscale: dict[str, Any], *, namespace: str, digest: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": _meta(spec, namespace, digest),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec["name"]},
+            "minReplicas": autoscale["min_replicas"],
+            "maxReplicas": autoscale["max_replicas"],
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": autoscale["cpu_utilization"]},
+                    },
+                }
+            ],
+        },
+    }
+
+
+def render(
+    spec: dict[str, Any],
+    *,
+    namespace: str = "default",
+    digest: str,
+    progress_deadline: int = 600,
+    autoscale: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Every object the service is made of, in apply order."""
+    check(spec, autoscale)
+    out = [
+        deployment(
+            spec, namespace=namespace, digest=digest, progress_deadline=progress_deadline, autoscaled=bool(autoscale)
+        )
+    ]
+    if spec["ports"]:
+        out.append(service(spec, namespace=namespace, digest=digest))
+    if autoscale:
+        out.append(autoscaler(spec, autoscale, namespace=namespace, digest=digest))
+    return out
+
+
+def rollout_state(dep: dict[str, Any], replicas: int) -> tuple[str, str]:
+    """('done' | 'progressing' | 'failed', why) of a Deployment as the API returns it (a dict)."""
+    meta, spec, status = dep.get("metadata") or {}, dep.get("spec") or {}, dep.get("status") or {}
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
+            return "failed", f"ProgressDeadlineExceeded: {cond.get('message', '')}"
+    want = spec.get("replicas", replicas)
+    if (status.get("observedGeneration") or 0) < (meta.get("generation") or 0):
+        return "progressing", "the controller has not observed the new generation yet"
+    updated = status.get("updatedReplicas") or 0
+    available = status.get("availableReplicas") or 0
+    total = status.get("replicas") or 0
+    if updated < want:
+        return "progressing", f"{updated}/{want} replicas updated"
+    if total > updated:
+        return "progressing", f"{total - updated} old replicas still terminating"
+    if available < want:
+        return "progressing", f"{available}/{want} updated replicas available"
+    return "done", f"{available}/{want} replicas updated and available"

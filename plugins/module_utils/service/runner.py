@@ -1,0 +1,102 @@
+# Copyright: (c) 2026, containerops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""container_service: pick the platform's driver, run it, and turn domain errors into fail_json (here only)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+from ansible_collections.containerops.fleet.plugins.module_utils.engine.client import EngineError
+from ansible_collections.containerops.fleet.plugins.module_utils.engine.options import engine_from_params
+from ansible_collections.containerops.fleet.plugins.module_utils.service import history
+from ansible_collections.containerops.fleet.plugins.module_utils.service.docker import DockerService
+from ansible_collections.containerops.fleet.plugins.module_utils.service.driver import DeployError, Driver, apply_state
+from ansible_collections.containerops.fleet.plugins.module_utils.service.kubernetes import (
+    KubernetesError,
+    KubernetesService,
+)
+from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import SpecError, normalize
+from ansible_collections.containerops.fleet.plugins.module_utils.service.swarm import SwarmService
+
+
+def default_address() -> str:
+    """The address this host uses to reach other hosts (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))
+            return s.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+
+
+def _driver(module: Any, spec: dict[str, Any]) -> tuple[Driver, DockerService | None]:
+    """The platform's driver, and for docker the same object (it also reports every service's endpoints)."""
+    p = module.params
+    if p["platform"] == "swarm":
+        return (
+            SwarmService(
+                engine=engine_from_params(p),
+                spec=spec,
+                publish_mode=p["publish_mode"],
+                endpoint_mode=p["endpoint_mode"],
+                deadline=float(p["progress_deadline"]),
+                check_mode=module.check_mode,
+                warn=module.warn,
+            ),
+            None,
+        )
+    if p["platform"] == "kubernetes":
+        return (
+            KubernetesService.connect(
+                spec=spec,
+                kubeconfig=p["kubeconfig"],
+                context=p["context"],
+                namespace=p["namespace"],
+                autoscale=p["autoscale"],
+                deadline=float(p["progress_deadline"]),
+                rollback_on_failure=p["rollback_on_failure"],
+                check_mode=module.check_mode,
+            ),
+            None,
+        )
+    history_path = os.path.join(p["history_dir"], f"{p['name']}.json") if p["history_dir"] else ""
+    if p["rollback_to"]:
+        entry = history.pick(history.load(history_path), p["rollback_to"])
+        spec = history.rollback_spec(entry, spec["replicas"])
+    address = p["advertise_address"] or default_address()
+    if not spec["bind_address"]:
+        spec["bind_address"] = address
+    docker = DockerService(
+        engine=engine_from_params(p),
+        spec=spec,
+        address=address,
+        node=p["node_name"] or socket.gethostname(),
+        check_mode=module.check_mode,
+        warn=module.warn,
+        history_path=history_path,
+        history_limit=p["history_limit"],
+        keep_old=p["keep_old"],
+    )
+    return docker, docker
+
+
+def run(module: Any) -> None:
+    docker = None
+    try:
+        driver, docker = _driver(module, normalize(module.params))
+        result = apply_state(driver, module.params["state"])
+        result.setdefault("rolled_back", False)
+        if docker is not None:
+            # Every fleet service's replicas on this host: what HAProxy and Prometheus read (docs/endpoints.md).
+            result["ansible_facts"] = {"fleet_endpoints": docker.all_endpoints()}
+    except (SpecError, history.HistoryError) as exc:
+        module.fail_json(msg=str(exc))
+    except DeployError as exc:
+        module.fail_json(msg=str(exc), changed=True, **exc.result)
+    except EngineError as exc:
+        module.fail_json(msg=f"Docker engine: {exc}")
+    except KubernetesError as exc:
+        module.fail_json(msg=f"Kubernetes: {exc}", **exc.result)
+    module.exit_json(**result)

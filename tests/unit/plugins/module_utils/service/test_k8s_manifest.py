@@ -1,0 +1,160 @@
+# Copyright: (c) 2026, containerops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Rendered manifests are checked against the Kubernetes OpenAPI schema, offline.
+
+The schemas come bundled with PyPI's kubernetes-validate (requirements-test.txt); no API server is used.
+KUBERNETES_VERSIONS states what the manifests are valid for: the oldest and newest we claim.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.containerops.fleet.plugins.module_utils.service import k8s_manifest as manifest
+from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import L_HASH, SpecError, normalize
+
+kubernetes_validate = pytest.importorskip("kubernetes_validate")
+
+KUBERNETES_VERSIONS = ("1.27.0", "1.30.0")
+
+FULL = {
+    "name": "web",
+    "image": "fleet-demo:1",
+    "replicas": 3,
+    "command": "python3 /app/app.py --port 8000",
+    "ports": [{"container": 8000}, {"container": 9125, "protocol": "udp"}],
+    "env": {"FLEET_DEMO_VERSION": "1"},
+    "volumes": ["/srv/data:/data:ro", "cache:/cache"],
+    "labels": {"team": "platform"},
+    "healthcheck": {"http_path": "/healthz", "interval": 1.5, "timeout": 2, "retries": 3, "start_period": 4},
+    "resources": {"cpus": 0.5, "memory": "256m"},
+    "metrics_path": "/metrics",
+    "update": {"parallelism": 2, "order": "start-first"},
+}
+AUTOSCALE = {"min_replicas": 2, "max_replicas": 6, "cpu_utilization": 60}
+
+
+def render(params=None, **kwargs):
+    return manifest.render(normalize(params or FULL), digest="abc123", **kwargs)
+
+
+def validate_all(objects):
+    for version in KUBERNETES_VERSIONS:
+        for obj in objects:
+            kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_full_spec_renders_schema_valid_deployment_service_and_autoscaler():
+    objects = render(namespace="apps", progress_deadline=120, autoscale=AUTOSCALE)
+    assert [o["kind"] for o in objects] == ["Deployment", "Service", "HorizontalPodAutoscaler"]
+    validate_all(objects)
+
+
+def test_minimal_spec_is_schema_valid_and_has_no_service_without_ports():
+    objects = render({"name": "worker", "image": "busybox:1", "healthcheck": {"command": "test -f /tmp/ok"}})
+    assert [o["kind"] for o in objects] == ["Deployment"]
+    validate_all(objects)
+    probe = objects[0]["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
+    assert probe["exec"] == {"command": ["/bin/sh", "-c", "test -f /tmp/ok"]}
+
+
+def test_schema_validation_can_fail():
+    broken = render()[0]
+    broken["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = "eight thousand"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, KUBERNETES_VERSIONS[-1], strict=True)
+
+
+def test_deployment_carries_the_spec():
+    dep = render(progress_deadline=90)[0]
+    spec = dep["spec"]
+    pod = spec["template"]
+    container = pod["spec"]["containers"][0]
+    assert spec["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    assert spec["replicas"] == 3 and spec["progressDeadlineSeconds"] == 90
+    assert spec["strategy"]["rollingUpdate"] == {"maxSurge": 2, "maxUnavailable": 0}
+    assert container["args"] == ["python3", "/app/app.py", "--port", "8000"]
+    assert container["ports"] == [
+        {"containerPort": 8000, "protocol": "TCP"},
+        {"containerPort": 9125, "protocol": "UDP"},
+    ]
+    assert {"name": "FLEET_DEMO_VERSION", "value": "1"} in container["env"]
+    assert container["readinessProbe"] == {
+        "httpGet": {"path": "/healthz", "port": 8000},
+        "periodSeconds": 2,
+        "timeoutSeconds": 2,
+        "failureThreshold": 3,
+        "initialDelaySeconds": 4,
+    }
+    assert container["resources"]["limits"] == {"cpu": "500m", "memory": str(256 * 1024**2)}
+    assert pod["spec"]["volumes"] == [
+        {"name": "vol0", "hostPath": {"path": "/srv/data"}},
+        {"name": "vol1", "persistentVolumeClaim": {"claimName": "cache"}},
+    ]
+    assert container["volumeMounts"][0] == {"name": "vol0", "mountPath": "/data", "readOnly": True}
+    assert dep["metadata"]["annotations"][L_HASH] == "abc123" == pod["metadata"]["annotations"][L_HASH]
+    assert dep["metadata"]["labels"]["team"] == "platform"
+
+
+def test_stop_first_maps_to_max_unavailable():
+    dep = render({**FULL, "update": {"parallelism": 1, "order": "stop-first"}})[0]
+    assert dep["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}
+
+
+def test_autoscaler_owns_replicas():
+    dep, hpa = render(autoscale=AUTOSCALE)[0::2]
+    assert "replicas" not in dep["spec"]
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
+    assert hpa["spec"]["metrics"][0]["resource"]["target"] == {"type": "Utilization", "averageUtilization": 60}
+
+
+@pytest.mark.parametrize(
+    ("params", "autoscale", "field"),
+    [
+        ({**FULL, "restart_policy": "no"}, None, "restart_policy"),
+        ({**FULL, "networks": ["backend"]}, None, "networks"),
+        ({**FULL, "resources": {}}, AUTOSCALE, "autoscale: needs resources.cpus"),
+        (FULL, {**AUTOSCALE, "min_replicas": 9}, "min_replicas"),
+    ],
+)
+def test_unsupported_fields_are_refused_by_name(params, autoscale, field):
+    with pytest.raises(SpecError, match=field):
+        render(params, autoscale=autoscale)
+
+
+@pytest.mark.parametrize(
+    ("dep", "state"),
+    [
+        ({"metadata": {"generation": 2}, "spec": {"replicas": 2}, "status": {"observedGeneration": 1}}, "progressing"),
+        (
+            {
+                "metadata": {"generation": 2},
+                "spec": {"replicas": 2},
+                "status": {"observedGeneration": 2, "updatedReplicas": 2, "replicas": 3, "availableReplicas": 2},
+            },
+            "progressing",
+        ),
+        (
+            {
+                "metadata": {"generation": 2},
+                "spec": {"replicas": 2},
+                "status": {"observedGeneration": 2, "updatedReplicas": 2, "replicas": 2, "availableReplicas": 2},
+            },
+            "done",
+        ),
+        (
+            {
+                "metadata": {"generation": 2},
+                "spec": {"replicas": 2},
+                "status": {
+                    "observedGeneration": 2,
+                    "conditions": [{"type": "Progressing", "reason": "ProgressDeadlineExceeded", "message": "x"}],
+                },
+            },
+            "failed",
+        ),
+    ],
+)
+def test_rollout_state(dep, state):
+    assert manifest.rollout_state(dep, 2)[0] == state
