@@ -6,6 +6,7 @@ dashboards are valid and agree with the provisioned datasource. promtool itself 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jinja2
@@ -202,6 +203,28 @@ def test_service_overview_covers_the_issue():
         "Latency p95 per service",
         "Replicas up per service",
     ]
+
+
+_SELECTOR = re.compile(r"([A-Za-z_:][A-Za-z0-9_:]*)\{([^}]*)\}")
+
+
+def _selectors(expr: str) -> list[tuple[str, dict[str, str]]]:
+    """The metric{label="value",...} selectors of a PromQL expression, in order (matchers other than = kept as text)."""
+    return [
+        (metric, dict(m.split("=", 1) for m in filter(None, (x.strip() for x in labels.split(",")))))
+        for metric, labels in _SELECTOR.findall(expr)
+    ]
+
+
+def test_5xx_panel_counts_what_haproxy_answered_with_5xx_and_nothing_else():
+    panel = next(p for p in _dashboards()["fleet-service-overview"]["panels"] if p["title"].startswith("5xx"))
+    [target] = panel["targets"]
+    expr = target["expr"]
+    # One selector only: HAProxy's per-backend responses of class 5xx (what FleetHigh5xxRate alerts on), so the
+    # panel cannot show data that comes from another series, e.g. an `or <all requests> * 0` fallback.
+    assert _selectors(expr) == [("haproxy_backend_http_responses_total", {"job": '"haproxy"', "code": '"5xx"'})], expr
+    assert not re.search(r"\b(or|unless|vector)\b|\*\s*0\b", expr), expr
+    assert expr.startswith("sum by (proxy) (rate(") and target["legendFormat"] == "{{proxy}}", expr
 
 
 def test_secret_bearing_files_are_0640_root_grafana_and_not_logged():
