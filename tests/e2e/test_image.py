@@ -108,7 +108,9 @@ def test_distribute_to_the_other_hosts_only_where_missing(lab):
     again = play(spec)
     assert not task_results(again, "Build")["node1"]["changed"]
     assert not task_results(again, "Build")["node1"]["exported"]
-    for host, result in task_results(again, "Ship").items():
+    shipped_again = task_results(again, "Ship")
+    assert sorted(shipped_again) == ["node2", "node3"], shipped_again
+    for host, result in shipped_again.items():
         assert not result["changed"] and result["shipped_to"] == [], (host, result["actions"])
 
 

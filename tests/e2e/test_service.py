@@ -134,4 +134,5 @@ def test_failing_health_check_rolls_back_and_old_replicas_keep_serving():
         assert "404" in result["msg"]  # the health probe's own output is quoted
         assert "rolled back: the previous replicas are serving" in result["msg"]
         assert docker_ps(h, "e2e-svc") == before[h]
+        assert {ep["container"] for ep in result["endpoints"]} == set(before[h])
         assert all(answers(ep) for ep in result["endpoints"])

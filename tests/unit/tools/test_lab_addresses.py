@@ -25,9 +25,19 @@ def test_hosts_get_consecutive_addresses_above_the_ones_docker_hands_out():
     }
 
 
-def test_same_subnet_and_order_give_the_same_addresses():
+def test_the_lab_hosts_on_a_20_subnet_get_the_addresses_stated_here():
     names = ["node1", "node2", "node3", "lb1", "mon1"]
-    assert lab.plan_addresses("192.168.16.0/20", names) == lab.plan_addresses("192.168.16.0/20", list(names))
+    assert lab.plan_addresses("192.168.16.0/20", names) == {
+        "node1": "192.168.16.10",
+        "node2": "192.168.16.11",
+        "node3": "192.168.16.12",
+        "lb1": "192.168.16.13",
+        "mon1": "192.168.16.14",
+    }
+
+
+def test_the_host_order_decides_who_gets_which_address():
+    assert lab.plan_addresses("10.9.0.0/24", ["mon1", "node1"]) == {"mon1": "10.9.0.10", "node1": "10.9.0.11"}
 
 
 def test_a_subnet_too_small_is_a_clear_error():

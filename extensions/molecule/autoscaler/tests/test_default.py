@@ -40,13 +40,24 @@ def test_cron_has_fired_the_wrapper(host):
 
 
 def test_overlapping_runs_never_act_together(host):
-    before = len(host.file(LOG).content_string.splitlines())
-    host.run_expect([0], f"for i in 1 2 3; do {SCRIPT} & sleep 0.3; done; wait")
-    new = host.file(LOG).content_string.splitlines()[before:]
-    assert sum(f"skipped: another autoscale run holds {LOCK}" in line for line in new) >= 2
+    # Pause cron and let a run it started finish, so the three runs below are the only ones: exactly one holds the
+    # lock, the other two skip (a cron-fired run holding the lock would make all three skip).
+    host.run_expect([0], "systemctl stop cron")
+    try:
+        host.run_expect([0], f"flock -w 60 {LOCK} true")
+        before = len(host.file(LOG).content_string.splitlines())
+        calls_before = len(host.file("/root/stub-calls").content_string.splitlines())
+        host.run_expect([0], f"for i in 1 2 3; do {SCRIPT} & sleep 0.3; done; wait")
+        new = host.file(LOG).content_string.splitlines()[before:]
+        calls = host.file("/root/stub-calls").content_string.splitlines()
+    finally:
+        host.run_expect([0], "systemctl start cron")
+    assert sum(f"skipped: another autoscale run holds {LOCK}" in line for line in new) == 2, new
+    assert sum(" start pid " in line for line in new) == 1, new
+    assert [c.split(" ")[0] for c in calls[calls_before:]] == ["start", "end"], calls[calls_before:]
     # every run of the stand-in, by cron or by hand, ended before the next one started
     running = None
-    for call in host.file("/root/stub-calls").content_string.splitlines():
+    for call in calls:
         verb, pid = call.split(" ")[:2]
         if verb == "start":
             assert running is None, f"run {pid} started while {running} was running"
