@@ -8,12 +8,11 @@ KUBERNETES_VERSIONS states what the manifests are valid for: the oldest and newe
 
 from __future__ import annotations
 
+import kubernetes_validate  # a test requirement (requirements-test.txt): missing means a broken venv, not a skip
 import pytest
 
 from ansible_collections.containerops.fleet.plugins.module_utils.service import k8s_manifest as manifest
 from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import L_HASH, SpecError, normalize
-
-kubernetes_validate = pytest.importorskip("kubernetes_validate")
 
 KUBERNETES_VERSIONS = ("1.27.0", "1.30.0")
 
