@@ -82,7 +82,7 @@ def test_apply_waits_for_rollout_and_is_idempotent():
 
 
 def test_autoscaler_is_applied():
-    result = deploy(definition(env={"RELEASE": "2"}, autoscale={"min_replicas": 2, "max_replicas": 4}))
+    result = deploy(definition(env={"RELEASE": "2"}, autoscale={"min": 2, "max": 4}))
     assert result["changed"] is True and "HorizontalPodAutoscaler" in result["plan"]["objects"]
 
 

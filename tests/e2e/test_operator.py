@@ -37,10 +37,20 @@ def plays_run(proc: subprocess.CompletedProcess) -> list[str]:
 @pytest.mark.parametrize(
     ("services", "expected"),
     [
-        ([{"name": "web", "image": "fleet-demo:1", "replicsa": 3}], "replicsa"),
-        ([{"name": "web", "replicas": 3}], "missing required arguments: image"),
-        ([{"name": "web", "image": "fleet-demo:1", "lb": {"port": 80, "balanse": "leastconn"}}], "balanse"),
-        ([{"name": "web", "image": "fleet-demo:1", "autoscale": {"max": 4, "targt": 5}}], "targt"),
+        ([{"name": "web", "image": "fleet-demo:1", "replicsa": 3}], "fleet_services[web].replicsa: unknown field"),
+        ([{"name": "web", "replicas": 3}], "fleet_services[web].image: missing"),
+        (
+            [{"name": "web", "image": "fleet-demo:1", "lb": {"port": 80, "balanse": "leastconn"}}],
+            "fleet_services[web].lb.balanse: unknown field",
+        ),
+        (
+            [{"name": "web", "image": "fleet-demo:1", "autoscale": {"max": 4, "targt": 5}}],
+            "fleet_services[web].autoscale.targt: unknown field",
+        ),
+        (
+            [{"name": "web", "image": "fleet-demo:1", "healthcheck": {"http_pth": "/x"}}],
+            "fleet_services[web].healthcheck.http_pth: unknown field",
+        ),
     ],
 )
 def test_bad_definition_fails_before_touching_any_host(services, expected):

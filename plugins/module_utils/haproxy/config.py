@@ -12,6 +12,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ansible_collections.containerops.fleet.plugins.module_utils.service.endpoints import (
+    server_name as endpoint_server_name,
+)
+
 # What the role documents; HAProxy itself is the judge (`haproxy -c` rejects anything else with its own message).
 BALANCE_ALGORITHMS = ("roundrobin", "static-rr", "leastconn", "first", "random", "source", "uri")
 SECTION_KEYWORDS = (
@@ -37,8 +41,8 @@ class HaproxyConfigError(ValueError):
 
 
 def server_name(endpoint: dict[str, Any]) -> str:
-    """One server per replica: `<host>-<container>` (unique across hosts)."""
-    return f"{endpoint['host']}-{endpoint['container']}"
+    """One server per replica (the name its endpoint was built with)."""
+    return endpoint_server_name(endpoint["host"], endpoint["container"])
 
 
 def _weights(service: dict[str, Any], eps: list[dict[str, Any]]) -> list[int | None]:

@@ -67,12 +67,27 @@ def check(spec: dict[str, Any], autoscale: dict[str, Any] | None) -> None:
     if spec["networks"]:
         raise SpecError("networks: Docker networks do not exist on Kubernetes; leave networks empty")
     if autoscale:
-        if not spec["resources"]["cpus"]:
-            raise SpecError("autoscale: needs resources.cpus (CPU utilisation is measured against the CPU request)")
-        if not 1 <= autoscale["min_replicas"] <= autoscale["max_replicas"]:
-            raise SpecError("autoscale: needs 1 <= min_replicas <= max_replicas")
-        if not 1 <= autoscale["cpu_utilization"] <= 100:
-            raise SpecError("autoscale.cpu_utilization: a percentage between 1 and 100")
+        for key, resource, field in (("cpu_utilization", "cpus", "CPU"), ("memory_utilization", "memory", "memory")):
+            if key in _hpa_targets(autoscale) and not spec["resources"][resource]:
+                raise SpecError(
+                    f"autoscale.{key}: needs resources.{resource} ({field} utilisation is measured against the request)"
+                )
+        if not 1 <= autoscale["min"] <= autoscale["max"]:
+            raise SpecError(f"autoscale: needs 1 <= min <= max, got min {autoscale['min']}, max {autoscale['max']}")
+        for key, value in _hpa_targets(autoscale).items():
+            if not 1 <= value <= 100:
+                raise SpecError(f"autoscale.{key}: a percentage between 1 and 100, got {value}")
+        if autoscale.get("query"):
+            raise SpecError(
+                "autoscale.query: on platform kubernetes the HorizontalPodAutoscaler scales on cpu_utilization or "
+                "memory_utilization; a Prometheus query needs a custom metrics adapter"
+            )
+
+
+def _hpa_targets(autoscale: dict[str, Any]) -> dict[str, int]:
+    """The utilisation targets given; CPU at 70 % when none is."""
+    found = {k: autoscale[k] for k in ("cpu_utilization", "memory_utilization") if autoscale.get(k) is not None}
+    return found or {"cpu_utilization": 70}
 
 
 def _meta(spec: dict[str, Any], namespace: str, digest: str) -> dict[str, Any]:
@@ -167,19 +182,33 @@ def autoscaler(spec: dict[str, Any], autoscale: dict[str, Any], *, namespace: st
         "metadata": _meta(spec, namespace, digest),
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec["name"]},
-            "minReplicas": autoscale["min_replicas"],
-            "maxReplicas": autoscale["max_replicas"],
+            "minReplicas": autoscale["min"],
+            "maxReplicas": autoscale["max"],
             "metrics": [
                 {
                     "type": "Resource",
                     "resource": {
-                        "name": "cpu",
-                        "target": {"type": "Utilization", "averageUtilization": autoscale["cpu_utilization"]},
+                        "name": key.split("_")[0],
+                        "target": {"type": "Utilization", "averageUtilization": value},
                     },
                 }
+                for key, value in _hpa_targets(autoscale).items()
             ],
+            "behavior": _behavior(autoscale),
         },
     }
+
+
+def _behavior(autoscale: dict[str, Any]) -> dict[str, Any]:
+    """The same stabilization and scale-up limit the cron autoscaler applies on docker and swarm."""
+    behavior: dict[str, Any] = {
+        "scaleDown": {"stabilizationWindowSeconds": int(autoscale.get("scale_down_stabilization") or 300)}
+    }
+    if autoscale.get("scale_up_limit"):
+        behavior["scaleUp"] = {
+            "policies": [{"type": "Pods", "value": autoscale["scale_up_limit"], "periodSeconds": 15}]
+        }
+    return behavior
 
 
 def render(

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
 from ansible_collections.containerops.fleet.plugins.module_utils.service import k8s_manifest as manifest
-from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import L_HASH, health_path, spec_hash
+from ansible_collections.containerops.fleet.plugins.module_utils.service.endpoints import endpoint
+from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import L_HASH, spec_hash
 
 try:
     from kubernetes import config as k8s_config
@@ -248,18 +249,17 @@ class KubernetesService:
             if status.get("phase") != "Running" or (pod["metadata"].get("deletionTimestamp")):
                 continue
             out.append(
-                {
-                    "service": self.spec["name"],
-                    "host": (pod.get("spec") or {}).get("nodeName", ""),
-                    "address": status.get("podIP", ""),
-                    "port": self.spec["ports"][0]["container"] if self.spec["ports"] else None,
-                    "container": pod["metadata"]["name"],
-                    "replica": 0,
-                    "spec_hash": (pod["metadata"].get("annotations") or {}).get(L_HASH, ""),
-                    "healthy": ready,
-                    "health_path": health_path(self.spec),
-                    "metrics_path": self.spec.get("metrics_path"),
-                }
+                endpoint(
+                    service=self.spec["name"],
+                    host=(pod.get("spec") or {}).get("nodeName", ""),
+                    address=status.get("podIP", ""),
+                    port=self.spec["ports"][0]["container"] if self.spec["ports"] else None,
+                    container=pod["metadata"]["name"],
+                    replica=0,
+                    spec_hash=(pod["metadata"].get("annotations") or {}).get(L_HASH, ""),
+                    healthy=ready,
+                    spec=self.spec,
+                )
             )
         out.sort(key=lambda e: e["container"])
         for i, e in enumerate(out, 1):

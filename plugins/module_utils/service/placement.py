@@ -113,3 +113,22 @@ def _capacity(node: Node, cpus: float, memory: float) -> float:
 
 def _fmt(value: float) -> str:
     return "unlimited" if value == math.inf else str(int(value))
+
+
+def replica_total(definition: dict, running: int, override: object = "") -> int:
+    """How many replicas a deploy runs in all.
+
+    An explicit count (scale.yml, the autoscaler) wins.  A service with ``autoscale`` that runs keeps its count,
+    kept within its min..max, so a later site.yml does not undo the autoscaler.  Otherwise the definition's count.
+    """
+    if override not in (None, ""):
+        total = int(str(override))
+        if total < 0:
+            raise PlacementError(f"replicas: {total} must be a whole number >= 0")
+        return total
+    auto = definition.get("autoscale") or {}
+    if auto and running > 0:
+        low = int(auto.get("min") or 1)
+        high = int(auto.get("max") if auto.get("max") is not None else running)
+        return min(max(running, low), high)
+    return int(definition.get("replicas", 1) if definition.get("replicas") is not None else 1)

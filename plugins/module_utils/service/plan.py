@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.containerops.fleet.plugins.module_utils.service.endpoints import endpoint
 from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import (
     L_ADDRESS,
     L_HASH,
@@ -83,18 +84,17 @@ def endpoint_from_list(entry: dict[str, Any], node: str, default_address: str) -
         spec = json.loads(labels.get(L_SPEC) or "{}")
     except ValueError:
         spec = {}
-    return {
-        "service": labels.get(L_SERVICE, ""),
-        "host": node,
-        "address": r.address or default_address,
-        "port": r.port,
-        "container": r.name,
-        "replica": r.index,
-        "spec_hash": r.spec_hash,
-        "healthy": r.healthy,
-        "health_path": (spec.get("healthcheck") or {}).get("http_path"),
-        "metrics_path": spec.get("metrics_path"),
-    }
+    return endpoint(
+        service=labels.get(L_SERVICE, ""),
+        host=node,
+        address=r.address or default_address,
+        port=r.port,
+        container=r.name,
+        replica=r.index,
+        spec_hash=r.spec_hash,
+        healthy=r.healthy,
+        spec=spec,
+    )
 
 
 def endpoints_from_list(entries: list[dict[str, Any]], node: str, default_address: str) -> list[dict[str, Any]]:

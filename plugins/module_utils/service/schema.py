@@ -82,7 +82,7 @@ SERVICE_OPTIONS: dict[str, dict[str, Any]] = {
         "type": "dict",
         "options": {
             "port": {"type": "int"},
-            "balance": {"type": "str", "choices": list(BALANCE_ALGORITHMS), "default": "roundrobin"},
+            "balance": {"type": "str", "choices": list(BALANCE_ALGORITHMS)},
             "weights": {"type": "raw"},
             "health_path": {"type": "str"},
             "retries": {"type": "int"},
@@ -195,13 +195,12 @@ def check_settings(definition: dict[str, Any]) -> None:
     """Rules between the lb / autoscale sections and the rest of the definition."""
     from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import SpecError
 
+    if not definition.get("image"):
+        raise SpecError("image: missing; give the image reference the replicas run, like registry.example.net/web:1.4")
     auto = definition.get("autoscale")
     if auto:
         if not 1 <= auto["min"] <= auto["max"]:
             raise SpecError(f"autoscale: needs 1 <= min <= max, got min {auto['min']}, max {auto['max']}")
-        targets = [k for k in ("query", "cpu_utilization", "memory_utilization") if auto.get(k) is not None]
-        if not targets:
-            raise SpecError("autoscale: give a target - query and target, cpu_utilization or memory_utilization")
         if definition.get("platform") == "kubernetes":
             if auto.get("query"):
                 raise SpecError(

@@ -21,9 +21,8 @@ L_PORT = f"{LABEL_PREFIX}.port"
 L_ADDRESS = f"{LABEL_PREFIX}.address"
 
 DEFAULT_PORT_RANGE = (20000, 29999)
-RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
-# What changes a replica's container.  replicas and update settings do not: changing them never
-# replaces a running replica.
+# What changes a replica's container or how it is watched (metrics_path travels in its labels to
+# Prometheus).  replicas and update settings do not: changing them never replaces a running replica.
 HASHED_KEYS = (
     "image",
     "image_id",
@@ -37,6 +36,7 @@ HASHED_KEYS = (
     "restart_policy",
     "networks",
     "bind_address",
+    "metrics_path",
 )
 
 
@@ -84,7 +84,11 @@ def memory_bytes(value: Any, field: str = "resources.memory") -> int:
 
 
 def normalize(params: dict[str, Any]) -> dict[str, Any]:
-    """Module parameters -> canonical spec (defaults filled, types fixed, order-insensitive parts sorted)."""
+    """Module parameters -> canonical spec (defaults filled, types fixed, order-insensitive parts sorted).
+
+    Names, types and choices are the argument spec's job (schema.SERVICE_OPTIONS); this checks only what an
+    argument spec cannot say: formats, ranges and rules between fields.
+    """
     name = params.get("name") or ""
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,40}", name):
         raise SpecError(
@@ -99,16 +103,13 @@ def normalize(params: dict[str, Any]) -> dict[str, Any]:
             port = {"container": port}
         if not isinstance(port, dict) or "container" not in port:
             raise SpecError(f"ports[{i}]: give a container port, e.g. {{container: 8000}}")
-        proto = port.get("protocol", "tcp")
-        if proto not in ("tcp", "udp"):
-            raise SpecError(f"ports[{i}].protocol: {proto!r} must be tcp or udp")
         cport = int(port["container"])
         if not 1 <= cport <= 65535:
             raise SpecError(f"ports[{i}].container: {cport} is not a port number")
         ports.append(
             {
                 "container": cport,
-                "protocol": proto,
+                "protocol": port.get("protocol") or "tcp",
                 "host_range": list(_port_range(port.get("host_range"), f"ports[{i}].host_range")),
             }
         )
@@ -141,8 +142,6 @@ def normalize(params: dict[str, Any]) -> dict[str, Any]:
     if cpus < 0:
         raise SpecError("resources.cpus: must be >= 0")
     restart = params.get("restart_policy") or "unless-stopped"
-    if restart not in RESTART_POLICIES:
-        raise SpecError(f"restart_policy: {restart!r} is not one of {', '.join(RESTART_POLICIES)}")
     upd = params.get("update") or {}
     update = {
         "parallelism": int(upd.get("parallelism") or 1),
@@ -153,10 +152,6 @@ def normalize(params: dict[str, Any]) -> dict[str, Any]:
     }
     if update["parallelism"] < 1:
         raise SpecError("update.parallelism: must be >= 1")
-    if update["order"] not in ("start-first", "stop-first"):
-        raise SpecError(f"update.order: {update['order']!r} must be start-first or stop-first")
-    if update["failure_action"] not in ("rollback", "pause"):
-        raise SpecError(f"update.failure_action: {update['failure_action']!r} must be rollback or pause")
     if not 0 <= update["max_failure_ratio"] <= 1:
         raise SpecError("update.max_failure_ratio: must be between 0 and 1")
     replicas = params.get("replicas", 1)

@@ -8,6 +8,7 @@ import hashlib
 import json
 from typing import Any
 
+from ansible_collections.containerops.fleet.plugins.module_utils.service.endpoints import endpoint
 from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import (
     L_HASH,
     L_SERVICE,
@@ -205,17 +206,16 @@ def endpoints_from_tasks(
         host_ports = [p.get("PublishedPort") for p in port_status]
         labels = ((t.get("Spec") or {}).get("ContainerSpec") or {}).get("Labels") or {}
         out.append(
-            {
-                "service": spec.get("Name", ""),
-                "host": node_labels.get(L_NODE_HOST) or (node.get("Description") or {}).get("Hostname", ""),
-                "address": node_labels.get(L_NODE_ADDRESS) or (node.get("Status") or {}).get("Addr", ""),
-                "port": host_ports[0] if host_ports else mesh_port,
-                "container": f"{spec.get('Name', '')}.{t.get('Slot')}.{t.get('ID', '')}",
-                "replica": t.get("Slot") or 0,
-                "spec_hash": labels.get(L_HASH, ""),
-                "healthy": True,  # Swarm reports a task running only once its health check passed
-                "health_path": (fleet_spec.get("healthcheck") or {}).get("http_path"),
-                "metrics_path": fleet_spec.get("metrics_path"),
-            }
+            endpoint(
+                service=spec.get("Name", ""),
+                host=node_labels.get(L_NODE_HOST) or (node.get("Description") or {}).get("Hostname", ""),
+                address=node_labels.get(L_NODE_ADDRESS) or (node.get("Status") or {}).get("Addr", ""),
+                port=host_ports[0] if host_ports else mesh_port,
+                container=f"{spec.get('Name', '')}.{t.get('Slot')}.{t.get('ID', '')}",
+                replica=t.get("Slot") or 0,
+                spec_hash=labels.get(L_HASH, ""),
+                healthy=True,  # Swarm reports a task running only once its health check passed
+                spec=fleet_spec,
+            )
         )
     return sorted(out, key=lambda e: (e["replica"], e["host"]))

@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, containerops.fleet contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Decision table for the HPA rules (plugins/module_utils/autoscaling.py)."""
+"""Decision table for the HPA rules (plugins/module_utils/autoscale/hpa.py)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from ansible_collections.containerops.fleet.plugins.module_utils.service.compose import ComposeError, convert
+from ansible_collections.containerops.fleet.plugins.module_utils.service.schema import validate
 
 COMPOSE = yaml.safe_load("""
 version: "3.8"
@@ -76,3 +77,8 @@ def test_unsupported_keys_are_named_not_dropped():
 def test_bad_input_is_named(doc, message):
     with pytest.raises(ComposeError, match=message):
         convert(doc)
+
+
+def test_converted_services_pass_the_service_schema():
+    """What the converter makes is a service definition like any other: the same preflight accepts it."""
+    assert [s["name"] for s in validate(convert(COMPOSE), "compose")] == ["web", "api"]

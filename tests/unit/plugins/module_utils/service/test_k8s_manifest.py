@@ -30,7 +30,7 @@ FULL = {
     "metrics_path": "/metrics",
     "update": {"parallelism": 2, "order": "start-first"},
 }
-AUTOSCALE = {"min_replicas": 2, "max_replicas": 6, "cpu_utilization": 60}
+AUTOSCALE = {"min": 2, "max": 6, "cpu_utilization": 60, "scale_down_stabilization": 120, "scale_up_limit": 2}
 
 
 def render(params=None, **kwargs):
@@ -108,13 +108,30 @@ def test_autoscaler_owns_replicas():
     assert hpa["spec"]["metrics"][0]["resource"]["target"] == {"type": "Utilization", "averageUtilization": 60}
 
 
+def test_autoscale_means_the_same_on_kubernetes():
+    """min, max, stabilization and the scale-up limit of the definition become the HPA's own fields."""
+    hpa = render(autoscale={**AUTOSCALE, "memory_utilization": 80})[2]
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 6)
+    assert [(m["resource"]["name"], m["resource"]["target"]["averageUtilization"]) for m in hpa["spec"]["metrics"]] == [
+        ("cpu", 60),
+        ("memory", 80),
+    ]
+    assert hpa["spec"]["behavior"] == {
+        "scaleDown": {"stabilizationWindowSeconds": 120},
+        "scaleUp": {"policies": [{"type": "Pods", "value": 2, "periodSeconds": 15}]},
+    }
+    no_target = render(autoscale={"min": 1, "max": 3})[2]
+    assert no_target["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
+
+
 @pytest.mark.parametrize(
     ("params", "autoscale", "field"),
     [
         ({**FULL, "restart_policy": "no"}, None, "restart_policy"),
         ({**FULL, "networks": ["backend"]}, None, "networks"),
-        ({**FULL, "resources": {}}, AUTOSCALE, "autoscale: needs resources.cpus"),
-        (FULL, {**AUTOSCALE, "min_replicas": 9}, "min_replicas"),
+        ({**FULL, "resources": {}}, AUTOSCALE, "autoscale.cpu_utilization: needs resources.cpus"),
+        (FULL, {**AUTOSCALE, "query": "q"}, "autoscale.query: on platform kubernetes"),
+        (FULL, {**AUTOSCALE, "min": 9}, "needs 1 <= min <= max"),
     ],
 )
 def test_unsupported_fields_are_refused_by_name(params, autoscale, field):

@@ -9,6 +9,7 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service.placeme
     PlacementError,
     memory_mb,
     place,
+    replica_total,
 )
 
 THREE = [Node("n1", 2, 2048), Node("n2", 2, 2048), Node("n3", 2, 2048)]
@@ -76,3 +77,25 @@ def test_memory_sizes(value, mib):
 def test_memory_size_error_names_field():
     with pytest.raises(PlacementError, match="memory: 'lots' is not a size"):
         memory_mb("lots")
+
+
+@pytest.mark.parametrize(
+    ("definition", "running", "override", "total"),
+    [
+        ({"replicas": 3}, 5, "", 3),  # the definition's count
+        ({}, 0, "", 1),  # default one
+        ({"replicas": 3}, 5, "7", 7),  # scale.yml / the autoscaler win
+        ({"replicas": 3}, 5, 0, 0),
+        ({"replicas": 2, "autoscale": {"min": 2, "max": 6}}, 5, "", 5),  # the autoscaler's count is kept
+        ({"replicas": 2, "autoscale": {"min": 2, "max": 4}}, 5, "", 4),  # ... within max
+        ({"replicas": 2, "autoscale": {"min": 3, "max": 6}}, 1, "", 3),  # ... and min
+        ({"replicas": 2, "autoscale": {"min": 1, "max": 6}}, 0, "", 2),  # nothing runs: the definition's count
+    ],
+)
+def test_replica_total(definition, running, override, total):
+    assert replica_total(definition, running, override) == total
+
+
+def test_replica_total_refuses_a_negative_count():
+    with pytest.raises(PlacementError, match="replicas: -1 must be a whole number >= 0"):
+        replica_total({}, 0, "-1")

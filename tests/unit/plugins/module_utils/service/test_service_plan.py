@@ -116,6 +116,7 @@ def test_swarm_task_containers_are_endpoints_on_their_node():
             "address": "10.0.0.2",
             "port": 24001,
             "container": "web.2.k3x9",
+            "server": "node2-web.2.k3x9",
             "replica": 2,
             "spec_hash": "h",
             "healthy": True,

@@ -58,12 +58,10 @@ def test_hash_ignores_replicas_update_and_key_order_but_not_env_or_image():
         ({"ports": [{"container": 8000, "host_range": "lots"}]}, r"ports\[0\].host_range: 'lots' is not a range"),
         ({"ports": [], "healthcheck": {"http_path": "/h"}}, "healthcheck.http_path: needs a port"),
         ({"healthcheck": {"http_path": "healthz"}}, "healthcheck.http_path: 'healthz' must start with /"),
-        ({"update": {"order": "sideways"}}, "update.order: 'sideways' must be start-first or stop-first"),
         ({"update": {"max_failure_ratio": 2}}, "update.max_failure_ratio: must be between 0 and 1"),
         ({"resources": {"memory": "much"}}, "resources.memory: 'much' is not a size"),
         ({"replicas": -1}, "replicas: -1 must be a whole number"),
         ({"volumes": ["/data"]}, "volumes: '/data' must be SOURCE:TARGET"),
-        ({"restart_policy": "sometimes"}, "restart_policy: 'sometimes' is not one of"),
     ],
 )
 def test_bad_fields_are_named(change, message):
