@@ -9,9 +9,9 @@ version_added: 0.2.0
 description:
   - Checks every service definition (C(fleet_services)) against the schema the C(containerops.fleet.container_service)
     module is built from, at every depth, on the controller - before any host is touched.
-  - Every bad field is named by its full path and the fix, for example
-    C(fleet_services[web].healthcheck.http_pth: unknown field; allowed here: command, http_path, ... (did you mean
-    http_path?)). All errors are reported at once. Service names must be unique.
+  - Every bad field is named by its full path, with the names allowed there and the likely one meant, for example
+    C(fleet_services[web].healthcheck.http_pth) (did you mean C(http_path)?). All errors are reported at once.
+    Service names must be unique.
   - Returns the definitions with the schema's defaults filled in at every depth.
 options:
   _input:

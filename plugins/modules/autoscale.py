@@ -28,8 +28,6 @@ description:
     O(audit_log) is bookkeeping and does not count as a change.
 author:
   - containerops.fleet contributors (@containerops)
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
 options:
   service:
     description:
@@ -108,8 +106,7 @@ options:
       - Not written in check mode.
     type: path
 extends_documentation_fragment:
-  - containerops.fleet.attributes
-  - containerops.fleet.attributes.platform
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full

@@ -26,8 +26,8 @@ description:
 author:
   - containerops.fleet contributors (@containerops)
 extends_documentation_fragment:
-  - containerops.fleet.attributes
-  - containerops.fleet.attributes.action
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - containerops.fleet.engine
 attributes:
   check_mode:
@@ -39,6 +39,10 @@ attributes:
   action:
     support: full
     details: The action plugin hashes and ships the build context, ships archives and fetches exports.
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
 options:
   name:
     description:

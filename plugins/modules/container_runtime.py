@@ -20,8 +20,7 @@ description:
 author:
   - containerops.fleet contributors (@containerops)
 extends_documentation_fragment:
-  - containerops.fleet.attributes
-  - containerops.fleet.attributes.platform
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full

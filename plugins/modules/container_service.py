@@ -24,7 +24,7 @@ description:
 author:
   - containerops.fleet contributors (@containerops)
 extends_documentation_fragment:
-  - containerops.fleet.attributes
+  - ansible.builtin.action_common_attributes
   - containerops.fleet.service
   - containerops.fleet.engine
 attributes:

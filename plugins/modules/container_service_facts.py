@@ -18,7 +18,7 @@ description:
 author:
   - containerops.fleet contributors (@containerops)
 extends_documentation_fragment:
-  - containerops.fleet.attributes
+  - ansible.builtin.action_common_attributes
   - containerops.fleet.engine
 attributes:
   check_mode:

@@ -21,7 +21,7 @@ description:
 author:
   - containerops.fleet contributors (@containerops)
 extends_documentation_fragment:
-  - containerops.fleet.attributes
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
