@@ -185,7 +185,9 @@ class DockerService:
         stopped_old: list[Replica] = []
 
         def fail(batch_failed: list[tuple[Started, str]], what: str) -> None:
-            message = self._failure_message(batch_failed, what)
+            fail_with(self._failure_message(batch_failed, what))
+
+        def fail_with(message: str) -> None:
             if update["failure_action"] == "rollback":
                 self._rollback(started, stopped_old)
                 raise DeployError(
@@ -197,13 +199,22 @@ class DockerService:
                 {"rolled_back": False, "endpoints": self.endpoints()},
             )
 
+        def act(what: str, fn: Callable[..., Any], *args: Any) -> Any:
+            """An engine error while a batch is under way fails it the way a failed health check does."""
+            try:
+                return fn(*args)
+            except EngineError as exc:
+                fail_with(f"{what} of service {self.spec['name']} on {self.node} failed: engine error: {exc}")
+
+        def stop(r: Replica) -> None:
+            self.engine.stop_container(r.id)
+
         # Stopped leftovers first: they serve nothing.
         self._parallel(lambda r: self.engine.remove_container(r.id), [r for r in plan.remove if not r.running])
 
         if plan.create:
-            new = self._start(plan.create, digest)
-            started += new
-            bad = self._wait_healthy(new)
+            new = act("deploy", self._start, plan.create, digest, started)
+            bad = act("deploy", self._wait_healthy, new)
             failures += bad
             if len(failures) > allowed_failures:
                 fail(bad, "deploy")
@@ -211,20 +222,16 @@ class DockerService:
         for batch in plan.replace:
             olds = [old for old, _unused in batch]
             if update["order"] == "stop-first":
-                self._parallel(lambda r: self.engine.stop_container(r.id), olds)
-                stopped_old += olds
-                new = self._start([idx for _unused, idx in batch], digest)
-                started += new
-            else:
-                new = self._start([idx for _unused, idx in batch], digest)
-                started += new
-            bad = self._wait_healthy(new)
+                stopped_old += olds  # before stopping: a rollback restarts them even if a stop fails half-way
+                act("update", self._parallel, stop, olds)
+            new = act("update", self._start, [idx for _unused, idx in batch], digest, started)
+            bad = act("update", self._wait_healthy, new)
             failures += bad
             if len(failures) > allowed_failures:
                 fail(bad, "update")
             if update["order"] == "start-first" and not self.keep_old:
-                self._parallel(lambda r: self.engine.stop_container(r.id), olds)
                 stopped_old += olds
+                act("update", self._parallel, stop, olds)
 
         # Success: old containers and extras go for good (with keep_old, a later run removes them).
         leftovers = [r.id for r in stopped_old]
@@ -232,7 +239,9 @@ class DockerService:
             leftovers += [r.id for r in plan.remove if r.running]
         self._parallel(self.engine.remove_container, leftovers)
 
-    def _start(self, indices: list[int], digest: str) -> list[Started]:
+    def _start(self, indices: list[int], digest: str, started: list[Started]) -> list[Started]:
+        """Create and start replicas; each goes into `started` once created, so a rollback removes it even when
+        the engine refuses its start (or a sibling's in the same batch)."""
         taken = published_ports(self.engine.containers()) | self._bound_ports()
         port_specs = self.spec["ports"]
         assignments: list[list[int]] = []
@@ -249,9 +258,10 @@ class DockerService:
             name = f"{self.spec['name']}-{idx}-{digest[:8]}"
             self.engine.remove_container(name)  # a leftover of an interrupted run with this very name
             body = container_body(self.spec, replica=idx, digest=digest, host_ports=ports, address=self.address)
-            cid = self.engine.create_container(name, body)
-            self.engine.start_container(cid)
-            return Started(idx, cid, name)
+            new = Started(idx, self.engine.create_container(name, body), name)
+            started.append(new)
+            self.engine.start_container(new.id)
+            return new
 
         return self._parallel(one, list(zip(indices, assignments)))
 
