@@ -43,6 +43,8 @@ attributes:
     support: none
   bypass_host_loop:
     support: none
+  platform:
+    platforms: posix
 options:
   name:
     description:

@@ -33,6 +33,8 @@ attributes:
     details: With O(platform=kubernetes) the prediction is the API server's dry run of the apply.
   diff_mode:
     support: full
+  platform:
+    platforms: posix
 options:
   state:
     description:

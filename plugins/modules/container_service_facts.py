@@ -26,6 +26,8 @@ attributes:
     details: It only reads.
   diff_mode:
     support: none
+  platform:
+    platforms: posix
 options:
   name:
     description: Only this service.

@@ -29,6 +29,8 @@ attributes:
   diff_mode:
     support: full
     details: The server (address, port, admin state, weight) before and after.
+  platform:
+    platforms: posix
 options:
   backend:
     description: Backend name (the service name with the C(containerops.fleet.haproxy) role).

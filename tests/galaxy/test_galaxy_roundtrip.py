@@ -1,6 +1,7 @@
 # Copyright: (c) 2026, containerops.fleet contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Galaxy round trip: build the tarball, install it offline into an empty project, use an FQCN there."""
+"""Galaxy round trip: build the tarball, install it offline into an empty project, use a filter, a role and modules
+there (their module_utils come from the tarball)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,14 @@ PLAYBOOK = """\
 - name: Use the installed collection
   hosts: localhost
   gather_facts: false
+  vars:
+    fleet_services:
+      - name: web
+        image: registry.example.net/web:1.4
+        replicas: 3
+        ports: [{container: 8000}]
+        healthcheck: {http_path: /healthz}
+        autoscale: {min: 2, max: 6, query: 'avg(rate(http_requests_total[1m]))', target: 50}
   tasks:
     - name: Place 7 replicas over three hosts
       ansible.builtin.set_fact:
@@ -30,6 +39,47 @@ PLAYBOOK = """\
     - name: Show it
       ansible.builtin.debug:
         msg: "placed={{ placed | dictsort | map('join', '=') | join(',') }}"
+
+    - name: A role of the collection - the service role's preflight
+      ansible.builtin.include_role:
+        name: containerops.fleet.service
+        tasks_from: preflight
+
+    - name: A module of the collection, with its module_utils - an autoscaling decision
+      containerops.fleet.autoscale:
+        service: web
+        current_replicas: 2
+        metric_value: 180
+        target_value: 100
+        max_replicas: 10
+      register: decision
+    - name: Show the decision
+      ansible.builtin.debug:
+        msg: "desired={{ decision.desired_replicas }}"
+
+    - name: The service module reaches for its engine (none here)
+      containerops.fleet.container_service:
+        name: web
+        image: registry.example.net/web:1.4
+        docker_host: unix:///nonexistent/docker.sock
+      register: deploy
+      ignore_errors: true
+    - name: Show how it failed
+      ansible.builtin.debug:
+        msg: "deploy={{ deploy.msg }}"
+"""
+
+BAD = """\
+- name: A bad definition is refused by name
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Preflight
+      ansible.builtin.include_role:
+        name: containerops.fleet.service
+        tasks_from: preflight
+      vars:
+        fleet_services: [{name: web, image: "web:1", healthcheck: {http_pth: /x}}]
 """
 
 
@@ -86,3 +136,12 @@ def test_tarball_builds_installs_offline_and_works(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "placed=a=3,b=2,c=2" in proc.stdout
+    assert "desired=4" in proc.stdout  # ceil(2 * 180 / 100)
+    assert "deploy=Docker engine:" in proc.stdout and "/nonexistent/docker.sock" in proc.stdout
+
+    (project / "bad.yml").write_text(BAD)
+    bad = subprocess.run(
+        [str(BIN / "ansible-playbook"), "bad.yml"], capture_output=True, text=True, env=env, cwd=project, check=False
+    )
+    assert bad.returncode != 0
+    assert "fleet_services[web].healthcheck.http_pth: unknown field" in bad.stdout + bad.stderr
