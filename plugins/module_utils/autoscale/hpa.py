@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 SCALE_UP = "scale_up"
@@ -55,9 +55,6 @@ class Decision:
     decision: str
     reason: str
     recommendation: int | None
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def validate(current_replicas: int, limits: Limits) -> None:

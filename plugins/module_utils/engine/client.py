@@ -139,10 +139,6 @@ class DockerEngine:
                     raise EngineError(str(msg.get("error")).strip())
         return messages
 
-    def stream_raw(self, path: str, query: dict | None = None, timeout: float | None = None) -> Iterator[bytes]:
-        resp = self._open("GET", path, query, timeout=timeout)
-        yield from iter(lambda: resp.read1(1 << 20), b"")
-
     # ------------------------------------------------------------------ system
 
     def ping(self) -> bool:
@@ -252,26 +248,8 @@ class DockerEngine:
                 return None
             raise
 
-    def swarm_init(self, advertise_addr: str, listen_addr: str = "0.0.0.0:2377") -> str:
-        body = {"ListenAddr": listen_addr, "AdvertiseAddr": advertise_addr, "ForceNewCluster": False}
-        return self.call("POST", "/swarm/init", body=body, timeout=120)
-
-    def swarm_join(
-        self, remote_addrs: list[str], token: str, advertise_addr: str, listen_addr: str = "0.0.0.0:2377"
-    ) -> None:
-        body = {
-            "ListenAddr": listen_addr,
-            "AdvertiseAddr": advertise_addr,
-            "RemoteAddrs": remote_addrs,
-            "JoinToken": token,
-        }
-        self.call("POST", "/swarm/join", body=body, timeout=120)
-
     def nodes(self, filters: dict[str, Any] | None = None) -> list[dict]:
         return self.call("GET", "/nodes", _filters(filters))
-
-    def update_node(self, ident: str, version: int, spec: dict) -> None:
-        self.call("POST", f"/nodes/{ident}/update", {"version": str(version)}, body=spec)
 
     def services(self, filters: dict[str, Any] | None = None) -> list[dict]:
         return self.call("GET", "/services", _filters(filters))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Mapping
 
+from ansible_collections.containerops.fleet.plugins.module_utils.inventory.address import host_address
+
 _SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _METRICS_PATH = re.compile(r"^/\S*$")
 
@@ -34,19 +36,6 @@ def join_host_port(address: str, port: int) -> str:
     if ":" in address and not address.startswith("["):
         return f"[{address}]:{port}"
     return f"{address}:{port}"
-
-
-def host_address(name: str, hostvars: Mapping[str, Any]) -> str:
-    """The address other hosts reach `name` on: fleet_private_address, else ansible_host, else the default IPv4 fact,
-    else the name."""
-    hv = hostvars.get(name) or {}
-    address = hv.get("fleet_private_address") or hv.get("ansible_host")
-    if not address:
-        facts = hv.get("ansible_facts") or {}
-        address = (facts.get("default_ipv4") or {}).get("address") or (hv.get("ansible_default_ipv4") or {}).get(
-            "address"
-        )
-    return str(address or name)
 
 
 def static_targets(

@@ -33,7 +33,6 @@ class EngineSpec:
     config_path: str
     config_format: str
     group: str | None
-    binary: str
 
 
 ENGINES = {
@@ -45,7 +44,6 @@ ENGINES = {
         "/etc/docker/daemon.json",
         "json",
         "docker",
-        "/usr/bin/docker",
     ),
     "containerd": EngineSpec(
         "containerd",
@@ -55,12 +53,9 @@ ENGINES = {
         "/etc/containerd/config.toml",
         "toml",
         None,
-        "/usr/bin/ctr",
     ),
     # podman is daemonless: the service is its API socket.
-    "podman": EngineSpec(
-        "podman", ("podman",), None, "podman.socket", "/etc/containers/containers.conf", "toml", None, "/usr/bin/podman"
-    ),
+    "podman": EngineSpec("podman", ("podman",), None, "podman.socket", "/etc/containers/containers.conf", "toml", None),
 }
 
 

@@ -177,7 +177,3 @@ def published_ports(entries: list[dict[str, Any]]) -> set[int]:
         label = (entry.get("Labels") or {}).get(L_PORT) or ""
         taken.update(int(p) for p in label.split(",") if p.isdigit())
     return taken
-
-
-def service_of(entry: dict[str, Any]) -> str:
-    return (entry.get("Labels") or {}).get(L_SERVICE, "")

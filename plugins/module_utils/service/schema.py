@@ -105,9 +105,6 @@ SERVICE_OPTIONS: dict[str, dict[str, Any]] = {
     },
 }
 
-# What the replicas of one host need; placement, lb and autoscale are read on the controller.
-CONTROLLER_ONLY = ("placement",)
-
 
 class DefinitionError(ValueError):
     """One or more fields of a service definition are invalid; the message names each by its full path."""

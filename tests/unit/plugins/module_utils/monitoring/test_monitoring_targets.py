@@ -7,7 +7,6 @@ import pytest
 from ansible_collections.containerops.fleet.plugins.module_utils.monitoring.targets import (
     MonitoringError,
     file_sd_groups,
-    host_address,
     join_host_port,
     static_targets,
 )
@@ -35,14 +34,6 @@ def _ep(service="web", host="node1", replica=1, port=20001, metrics_path="/metri
     }
     ep.update(kw)
     return ep
-
-
-def test_host_address_prefers_ansible_host_then_default_ipv4_then_name():
-    assert host_address("node1", HOSTVARS) == "10.0.0.1"
-    assert host_address("lb1", HOSTVARS) == "10.0.0.9"
-    assert host_address("unknown", HOSTVARS) == "unknown"
-    assert host_address("x", {"x": {"ansible_default_ipv4": {"address": "10.1.1.1"}}}) == "10.1.1.1"
-    assert host_address("p", {"p": {"fleet_private_address": "10.2.2.2", "ansible_host": "203.0.113.9"}}) == "10.2.2.2"
 
 
 def test_join_brackets_ipv6_only():
