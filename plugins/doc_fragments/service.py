@@ -194,7 +194,7 @@ options:
       balance:
         description: HAProxy balance algorithm; default the haproxy role's C(haproxy_balance).
         type: str
-        choices: [roundrobin, static-rr, leastconn, first, source, random]
+        choices: [roundrobin, static-rr, leastconn, first, random, source, uri]
       weights:
         description: Dict container name -> weight, or a list in host/replica order (0 to 256).
         type: raw

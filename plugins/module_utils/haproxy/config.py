@@ -9,15 +9,14 @@ server lines in the running configuration file in step with the changes it makes
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from ansible_collections.containerops.fleet.plugins.module_utils import allow
 from ansible_collections.containerops.fleet.plugins.module_utils.service.endpoints import (
     server_name as endpoint_server_name,
 )
+from ansible_collections.containerops.fleet.plugins.module_utils.service.schema import BALANCE_ALGORITHMS
 
-# What the role documents; HAProxy itself is the judge (`haproxy -c` rejects anything else with its own message).
-BALANCE_ALGORITHMS = ("roundrobin", "static-rr", "leastconn", "first", "random", "source", "uri")
 SECTION_KEYWORDS = (
     "global",
     "defaults",
@@ -33,11 +32,24 @@ SECTION_KEYWORDS = (
     "ring",
     "cache",
 )
-_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
 
 
 class HaproxyConfigError(ValueError):
     """The load-balancer settings are inconsistent; the message names the field and the fix."""
+
+
+def _allowed(kind: str, value: Any, where: str) -> Any:
+    """Every value rendered into haproxy.cfg passes its allow-list (allow.py) first."""
+    try:
+        if kind == "address":
+            return allow.address(value, where)
+        if kind == "port":
+            return allow.port(value, where)
+        if kind == "retries":
+            return allow.whole(value, where, 0, 100)
+        return allow.check(kind, value, where)
+    except allow.NotAllowed as exc:
+        raise HaproxyConfigError(str(exc)) from None
 
 
 def server_name(endpoint: dict[str, Any]) -> str:
@@ -97,9 +109,7 @@ def backends(services: list[dict[str, Any]], endpoints: list[dict[str, Any]]) ->
     for index, service in enumerate(services or []):
         if not isinstance(service, dict) or not service.get("name"):
             raise HaproxyConfigError(f"haproxy_services[{index}]: every service needs a name (the deployed service's)")
-        name = str(service["name"])
-        if not _NAME.match(name):
-            raise HaproxyConfigError(f"haproxy_services[{name}].name: use letters, digits, '_', '.', ':' or '-'")
+        name = _allowed("server", service["name"], f"haproxy_services[{str(service['name'])[:40]!r}].name")
         if name in seen_names:
             raise HaproxyConfigError(f"haproxy_services[{name}]: listed twice; list each service once")
         seen_names.add(name)
@@ -123,19 +133,32 @@ def backends(services: list[dict[str, Any]], endpoints: list[dict[str, Any]]) ->
         health_path = service.get("health_path") or next(
             (ep["health_path"] for ep in eps if ep.get("health_path")), None
         )
-        if health_path is not None and not str(health_path).startswith("/"):
-            raise HaproxyConfigError(f"haproxy_services[{name}].health_path: {health_path!r} must start with '/'")
+        if health_path is not None:
+            health_path = _allowed("http_path", health_path, f"haproxy_services[{name}].health_path")
+        balance = str(service.get("balance") or "roundrobin")
+        if balance not in BALANCE_ALGORITHMS:
+            raise HaproxyConfigError(
+                f"haproxy_services[{name}].balance: {balance[:40]!r} is not one of {', '.join(BALANCE_ALGORITHMS)}"
+            )
+        retries = service.get("retries")
+        if retries is not None:
+            retries = _allowed("retries", retries, f"haproxy_services[{name}].retries")
         servers = [
-            {"name": server_name(ep), "address": str(ep["address"]), "port": int(ep["port"]), "weight": weight}
+            {
+                "name": _allowed("server", server_name(ep), f"haproxy_services[{name}] server"),
+                "address": _allowed("address", ep["address"], f"haproxy_services[{name}] server {ep['container']}"),
+                "port": _allowed("port", ep["port"], f"haproxy_services[{name}] server {ep['container']}"),
+                "weight": weight,
+            }
             for ep, weight in zip(eps, _weights(service, eps))
         ]
         result.append(
             {
                 "name": name,
                 "port": port,
-                "balance": str(service.get("balance") or "roundrobin"),
+                "balance": balance,
                 "health_path": health_path,
-                "retries": service.get("retries"),
+                "retries": retries,
                 "servers": servers,
             }
         )

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ansible_collections.containerops.fleet.plugins.module_utils import allow
 from ansible_collections.containerops.fleet.plugins.module_utils.haproxy.config import (
     HaproxyConfigError,
     config_server,
@@ -245,7 +246,22 @@ class Manager:
             _write_atomic(self.state_file, self.api.raw("show servers state"))
 
 
+def checked(want: Wanted) -> Wanted:
+    """Every value that goes into a runtime command or a server line, against its allow-list."""
+    try:
+        allow.check("server", want.backend, "backend")
+        allow.check("server", want.name, "name")
+        if want.address is not None:
+            allow.address(want.address, "address")
+        if want.port is not None:
+            allow.port(want.port, "port")
+    except allow.NotAllowed as exc:
+        raise HaproxyManageError(str(exc)) from None
+    return want
+
+
 def manage(manager: Manager, want: Wanted, wait: bool, check_mode: bool) -> dict[str, Any]:
+    checked(want)
     before = manager.current(want)
     text = manager.read_config()
     options: list[str] = []

@@ -105,6 +105,9 @@ class RuntimeSocket:
         self.timeout = timeout
 
     def raw(self, command: str) -> str:
+        # One command per connection: ';' would chain a second one, a control character end this one.
+        if ";" in command or any(ord(c) < 32 or ord(c) == 127 for c in command):
+            raise HaproxyRuntimeError(f"refusing to send {command[:80]!r}: ';' and control characters chain commands")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)
         try:

@@ -4,29 +4,21 @@
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from typing import Any, Mapping
 
-_HOSTNAME = re.compile(
-    r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z"
-)
+from ansible_collections.containerops.fleet.plugins.module_utils.allow import NotAllowed, address
 
 
-class AddressError(ValueError):
+class AddressError(NotAllowed):
     """A host's address is not an IP address or a host name."""
 
 
 def checked_address(value: Any, where: str) -> str:
     """An IPv4/IPv6 address or a DNS host name, or AddressError naming `where`: nothing else reaches a config."""
-    text = str(value)
     try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        pass
-    if _HOSTNAME.match(text):
-        return text
-    raise AddressError(f"{where}: {text[:80]!r} is not an IP address or a host name")
+        return address(str(value), where)
+    except NotAllowed as exc:
+        raise AddressError(str(exc)) from None
 
 
 def host_address(name: str, hostvars: Mapping[str, Any]) -> str:

@@ -67,11 +67,11 @@ class DockerService:
         return [e for e in entries if not is_swarm_task(e)]
 
     def endpoints(self, entries: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-        return endpoints_from_list(self._list() if entries is None else entries, self.node, self.address)
+        return endpoints_from_list(self._list() if entries is None else entries, self.node, self.address, self.warn)
 
     def all_endpoints(self) -> list[dict[str, Any]]:
         """Endpoints of every containerops.fleet service on this host, not only this one."""
-        return endpoints_from_list(self.engine.containers({"label": L_SERVICE}), self.node, self.address)
+        return endpoints_from_list(self.engine.containers({"label": L_SERVICE}), self.node, self.address, self.warn)
 
     def _previous_spec(self, entries: list[dict[str, Any]], desired_hash: str) -> dict[str, Any] | None:
         for entry in entries:

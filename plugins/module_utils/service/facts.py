@@ -21,7 +21,7 @@ def run(module: Any) -> None:
     except EngineError as exc:
         module.fail_json(msg=f"Docker engine: {exc}")
     every = endpoints_from_list(
-        entries, p["node_name"] or socket.gethostname(), p["advertise_address"] or default_address()
+        entries, p["node_name"] or socket.gethostname(), p["advertise_address"] or default_address(), module.warn
     )
     found = [e for e in every if not p["name"] or e["service"] == p["name"]]
     module.exit_json(

@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
+from ansible_collections.containerops.fleet.plugins.module_utils import allow
 from ansible_collections.containerops.fleet.plugins.module_utils.service.endpoints import endpoint
 from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import (
     L_ADDRESS,
@@ -60,8 +61,9 @@ def replica_from_list(entry: dict[str, Any]) -> Replica:
         slot = (labels.get(SWARM_TASK_NAME) or "").rsplit(".", 2)
         index = int(slot[1]) if len(slot) == 3 and slot[1].isdigit() else 0
     else:
-        ports = [int(p) for p in (labels.get(L_PORT) or "").split(",") if p.isdigit()]
-        index = int(labels.get(L_REPLICA) or 0)
+        ports = [int(p) for p in (labels.get(L_PORT) or "").split(",") if p.isdigit() and len(p) < 6]
+        replica = labels.get(L_REPLICA) or ""
+        index = int(replica) if replica.isdigit() and len(replica) < 7 else 0
     return Replica(
         id=entry["Id"],
         name=(entry.get("Names") or ["/?"])[0].lstrip("/"),
@@ -74,8 +76,14 @@ def replica_from_list(entry: dict[str, Any]) -> Replica:
     )
 
 
-def endpoint_from_list(entry: dict[str, Any], node: str, default_address: str) -> dict[str, Any] | None:
-    """The endpoint (docs/endpoints.md) one running replica in a GET /containers/json listing stands for."""
+def endpoint_from_list(
+    entry: dict[str, Any], node: str, default_address: str, warn: Callable[[str], None] | None = None
+) -> dict[str, Any] | None:
+    """The endpoint (docs/endpoints.md) one running replica in a GET /containers/json listing stands for.
+
+    Labels are read back from a host, so they are untrusted: a container whose labels fail the allow-lists is
+    left out, with a warning naming it, and never reaches HAProxy or Prometheus.
+    """
     r = replica_from_list(entry)
     if not r.running:
         return None
@@ -84,7 +92,9 @@ def endpoint_from_list(entry: dict[str, Any], node: str, default_address: str) -
         spec = json.loads(labels.get(L_SPEC) or "{}")
     except ValueError:
         spec = {}
-    return endpoint(
+    if not isinstance(spec, dict):
+        spec = {}
+    found = endpoint(
         service=labels.get(L_SERVICE, ""),
         host=node,
         address=r.address or default_address,
@@ -95,10 +105,33 @@ def endpoint_from_list(entry: dict[str, Any], node: str, default_address: str) -
         healthy=r.healthy,
         spec=spec,
     )
+    try:
+        checked_endpoint(found)
+    except allow.NotAllowed as exc:
+        if warn:
+            warn(f"container {r.name[:80]!r} on {node} is left out of the endpoints, its labels are not ours: {exc}")
+        return None
+    return found
 
 
-def endpoints_from_list(entries: list[dict[str, Any]], node: str, default_address: str) -> list[dict[str, Any]]:
-    found = [e for e in (endpoint_from_list(x, node, default_address) for x in entries) if e]
+def checked_endpoint(ep: dict[str, Any]) -> dict[str, Any]:
+    """Every field of an endpoint that reaches a config file or a URL, against its allow-list."""
+    allow.check("service", ep["service"], "label service")
+    allow.check("container", ep["container"], "container name")
+    allow.address(ep["address"], "label address")
+    if ep["port"] is not None:
+        allow.port(ep["port"], "label port")
+    if ep["health_path"] is not None:
+        allow.check("http_path", ep["health_path"], "label spec healthcheck.http_path")
+    if ep["metrics_path"] is not None:
+        allow.check("metrics_path", ep["metrics_path"], "label spec metrics_path")
+    return ep
+
+
+def endpoints_from_list(
+    entries: list[dict[str, Any]], node: str, default_address: str, warn: Callable[[str], None] | None = None
+) -> list[dict[str, Any]]:
+    found = [e for e in (endpoint_from_list(x, node, default_address, warn) for x in entries) if e]
     return sorted(found, key=lambda e: (e["service"], e["replica"], e["container"]))
 
 

@@ -18,9 +18,12 @@ import copy
 import re
 from typing import Any
 
+from ansible_collections.containerops.fleet.plugins.module_utils import allow
+
 PLATFORMS = ("docker", "swarm", "kubernetes")
 RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
-BALANCE_ALGORITHMS = ("roundrobin", "static-rr", "leastconn", "first", "source", "random")
+# HAProxy balance algorithms a service may choose (the haproxy renderer refuses any other).
+BALANCE_ALGORITHMS = ("roundrobin", "static-rr", "leastconn", "first", "random", "source", "uri")
 DEFAULT_HOST_RANGE = "20000-29999"
 
 SERVICE_OPTIONS: dict[str, dict[str, Any]] = {
@@ -212,9 +215,26 @@ def check_settings(definition: dict[str, Any]) -> None:
         for key in ("cpu_utilization", "memory_utilization"):
             if auto.get(key) is not None and not 1 <= auto[key] <= 100:
                 raise SpecError(f"autoscale.{key}: a percentage between 1 and 100, got {auto[key]}")
-    lb = definition.get("lb")
-    if lb and lb.get("port") is not None and not 1 <= lb["port"] <= 65535:
+    lb = definition.get("lb") or {}
+    if lb.get("port") is not None and not 1 <= lb["port"] <= 65535:
         raise SpecError(f"lb.port: {lb['port']} is not a port number (1-65535)")
+    try:
+        if lb.get("health_path") is not None:
+            allow.check("http_path", lb["health_path"], "lb.health_path")
+        if lb.get("retries") is not None:
+            allow.whole(lb["retries"], "lb.retries", 0, 100)
+        weights = lb.get("weights")
+        if isinstance(weights, dict):
+            for key, value in weights.items():
+                allow.check("server", key, "lb.weights key")
+                allow.whole(value, f"lb.weights.{key}", 0, 256)
+        elif isinstance(weights, list):
+            for i, value in enumerate(weights):
+                allow.whole(value, f"lb.weights[{i}]", 0, 256)
+        elif weights is not None:
+            raise SpecError("lb.weights: give a list (host, replica order) or a dict server -> weight, each 0 to 256")
+    except allow.NotAllowed as exc:
+        raise SpecError(str(exc)) from None
 
 
 def validate(services: Any, where: str = "fleet_services") -> list[dict[str, Any]]:

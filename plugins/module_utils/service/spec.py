@@ -12,6 +12,8 @@ import re
 import shlex
 from typing import Any
 
+from ansible_collections.containerops.fleet.plugins.module_utils import allow
+
 LABEL_PREFIX = "io.containerops.fleet"
 L_SERVICE = f"{LABEL_PREFIX}.service"
 L_REPLICA = f"{LABEL_PREFIX}.replica"
@@ -21,6 +23,12 @@ L_PORT = f"{LABEL_PREFIX}.port"
 L_ADDRESS = f"{LABEL_PREFIX}.address"
 
 DEFAULT_PORT_RANGE = (20000, 29999)
+# An HTTP probe from inside the replica with whatever the image has; the URL comes in as $0.
+HTTP_PROBE = (
+    'if command -v curl >/dev/null 2>&1; then exec curl -fsS -o /dev/null "$0"; '
+    'elif command -v wget >/dev/null 2>&1; then exec wget -q -O /dev/null "$0"; '
+    'else exec python3 -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" "$0"; fi'
+)
 # What changes a replica's container or how it is watched (metrics_path travels in its labels to
 # Prometheus).  replicas and update settings do not: changing them never replaces a running replica.
 HASHED_KEYS = (
@@ -83,17 +91,21 @@ def memory_bytes(value: Any, field: str = "resources.memory") -> int:
     return int(float(m.group(1)) * 1024 ** " kmgt".index(m.group(2) or " "))
 
 
+def _ok(kind: str, value: Any, where: str) -> str:
+    """The allow-list check of `kind` (allow.py), as a SpecError."""
+    try:
+        return allow.address(value, where) if kind == "address" else allow.check(kind, value, where)
+    except allow.NotAllowed as exc:
+        raise SpecError(str(exc)) from None
+
+
 def normalize(params: dict[str, Any]) -> dict[str, Any]:
     """Module parameters -> canonical spec (defaults filled, types fixed, order-insensitive parts sorted).
 
     Names, types and choices are the argument spec's job (schema.SERVICE_OPTIONS); this checks only what an
     argument spec cannot say: formats, ranges and rules between fields.
     """
-    name = params.get("name") or ""
-    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,40}", name):
-        raise SpecError(
-            f"name: {name!r} must be 1-41 lowercase letters, digits or dashes, starting with a letter or digit"
-        )
+    name = _ok("service", params.get("name") or "", "name")
     command = params.get("command")
     if isinstance(command, str):
         command = shlex.split(command)
@@ -126,8 +138,10 @@ def normalize(params: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(hc_cmd, list):
             hc_cmd = ["CMD", *[str(c) for c in hc_cmd]]
         path = hc.get("http_path")
-        if path is not None and not str(path).startswith("/"):
-            raise SpecError(f"healthcheck.http_path: {path!r} must start with /")
+        if path is not None:
+            if not str(path).startswith("/"):
+                raise SpecError(f"healthcheck.http_path: {path!r} must start with /")
+            _ok("http_path", path, "healthcheck.http_path")
         healthcheck = {
             "command": hc_cmd,
             "http_path": path,
@@ -161,19 +175,37 @@ def normalize(params: dict[str, Any]) -> dict[str, Any]:
     for v in volumes:
         if ":" not in v:
             raise SpecError(f"volumes: {v!r} must be SOURCE:TARGET[:MODE]")
+        _ok("volume", v, "volumes")
+    env = {str(k): str(v) for k, v in sorted((params.get("env") or {}).items())}
+    for key in env:
+        _ok("env_key", key, f"env.{key[:40]}")
+    labels = {str(k): str(v) for k, v in sorted((params.get("labels") or {}).items())}
+    for key in labels:
+        _ok("label_key", key, f"labels.{key[:40]}")
+        if key.startswith(LABEL_PREFIX):
+            raise SpecError(f"labels.{key}: the {LABEL_PREFIX}.* labels are the collection's own; use another prefix")
+    networks = sorted(params.get("networks") or [])
+    for i, net in enumerate(networks):
+        _ok("network", net, f"networks[{i}]")
+    if params.get("image"):
+        _ok("image", params["image"], "image")
+    if params.get("bind_address"):
+        _ok("address", params["bind_address"], "bind_address")
+    if params.get("metrics_path") is not None:
+        _ok("metrics_path", params["metrics_path"], "metrics_path")
     return {
         "name": name,
         "image": params.get("image") or "",
         "replicas": int(replicas),
         "command": [str(c) for c in command] if command else None,
-        "env": {str(k): str(v) for k, v in sorted((params.get("env") or {}).items())},
+        "env": env,
         "ports": ports,
         "volumes": volumes,
-        "labels": {str(k): str(v) for k, v in sorted((params.get("labels") or {}).items())},
+        "labels": labels,
         "healthcheck": healthcheck,
         "resources": {"cpus": cpus, "memory": memory_bytes(res.get("memory"))},
         "restart_policy": restart,
-        "networks": sorted(params.get("networks") or []),
+        "networks": networks,
         "bind_address": params.get("bind_address") or "",
         "metrics_path": params.get("metrics_path"),
         "update": update,
@@ -198,15 +230,9 @@ def docker_healthcheck(spec: dict[str, Any]) -> dict[str, Any] | None:
     if not hc:
         return None
     if hc["http_path"]:
+        # Exec form: the URL is an argument ($0 of the script), never part of shell text.
         url = f"http://127.0.0.1:{hc['port']}{hc['http_path']}"
-        probe = (
-            f"if command -v curl >/dev/null 2>&1; then curl -fsS -o /dev/null {url}; "
-            f"elif command -v wget >/dev/null 2>&1; then wget -q -O /dev/null {url}; "
-            'else python3 -c "import http.client as h, sys; '
-            f"c = h.HTTPConnection('127.0.0.1', {hc['port']}, timeout=2); c.request('GET', '{hc['http_path']}'); "
-            'sys.exit(c.getresponse().status >= 400)"; fi'
-        )
-        test = ["CMD-SHELL", probe]
+        test = ["CMD", "/bin/sh", "-c", HTTP_PROBE, url]
     else:
         test = hc["command"]
     ns = 1_000_000_000

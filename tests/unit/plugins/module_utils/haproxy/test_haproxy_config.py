@@ -68,8 +68,16 @@ def test_service_without_replicas_gets_an_empty_backend():
         ([{"name": "web", "port": 80, "weights": [1, 2]}], r"2 weights for 4 replicas"),
         ([{"name": "web", "port": 80, "weights": {"web-9": 1}}], r"no replica named web-9"),
         ([{"name": "web", "port": 80, "weights": {"web-1": 999}}], r"999 is not a weight from 0 to 256"),
-        ([{"name": "web", "port": 80, "health_path": "healthz"}], r"health_path: 'healthz' must start with '/'"),
-        ([{"name": "web app", "port": 80}], r"name: use letters"),
+        ([{"name": "web", "port": 80, "health_path": "healthz"}], r"health_path: 'healthz' is not allowed; use a path"),
+        ([{"name": "web app", "port": 80}], r"name: 'web app' is not allowed; use letters"),
+        # What once rewrote the load balancer: a section, a stats page, an admin command through a value.
+        (
+            [{"name": "web", "port": 80, "health_path": "/h\nlisten x\n bind :2222"}],
+            r"\[web\].health_path: .* not allowed",
+        ),
+        ([{"name": "web", "port": 80, "balance": "roundrobin\n stats enable"}], r"\[web\].balance: .* is not one of"),
+        ([{"name": "web", "port": 80, "retries": "3\n stats enable"}], r"\[web\].retries: .* whole number"),
+        ([{"name": "web\n", "port": 80}], r"name: 'web\\n' is not allowed"),
     ],
 )
 def test_bad_settings_name_the_field_and_the_fix(services, message):
@@ -123,3 +131,20 @@ def test_add_to_a_backend_without_servers_and_replace_and_remove():
 def test_default_server_options_of_the_backend():
     assert default_server_options(CONFIG, "web") == ["check", "inter", "1s", "fall", "2"]
     assert default_server_options(CONFIG, "empty") == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("address", "10.0.0.1\nlisten x"),
+        ("address", "10.0.0.1 check disabled"),
+        ("port", "80\n"),
+        ("port", 70000),
+        ("container", "web-1 10.0.0.9:22"),
+    ],
+)
+def test_endpoint_values_from_hosts_are_checked_before_rendering(field, value):
+    """Endpoints come from container labels on the hosts: a hostile one never reaches haproxy.cfg."""
+    hostile = [{**EPS[0], field: value}]
+    with pytest.raises(HaproxyConfigError, match=r"haproxy_services\[web\] server"):
+        backends([{"name": "web", "port": 80}], hostile)

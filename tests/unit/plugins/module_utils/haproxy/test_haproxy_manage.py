@@ -12,7 +12,11 @@ from ansible_collections.containerops.fleet.plugins.module_utils.haproxy.runner 
     manage,
     plan,
 )
-from ansible_collections.containerops.fleet.plugins.module_utils.haproxy.runtime import ServerState
+from ansible_collections.containerops.fleet.plugins.module_utils.haproxy.runtime import (
+    HaproxyRuntimeError,
+    RuntimeSocket,
+    ServerState,
+)
 
 REF = "web/node1-web-1"
 
@@ -169,3 +173,33 @@ def test_wait_drained_times_out_with_a_clear_message(tmp_path):
     with pytest.raises(HaproxyManageError, match=r"timed out after 0\.01s waiting for web/node1-web-1 to have no"):
         manager.wait_timeout = 0.01
         manager.wait_drained(want("drain"))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("address", "10.0.0.1;disable frontend web"),
+        ("address", "10.0.0.1\nshutdown sessions server web/x"),
+        ("port", 0),
+    ],
+)
+def test_hostile_values_never_reach_the_admin_socket(tmp_path, field, value):
+    manager, _validated = make(tmp_path, [])
+    with pytest.raises(HaproxyManageError, match=f"^{field}: .* is not allowed"):
+        good = {"address": "10.0.0.1", "port": 8001}
+        manage(manager, want("present", **{**good, field: value}), wait=False, check_mode=False)
+    assert manager.api.sent == []
+
+
+@pytest.mark.parametrize("name", ["web-1;disable frontend web", "web 1", "web-1\n", ""])
+def test_hostile_backend_or_server_names_are_refused(tmp_path, name):
+    manager, _validated = make(tmp_path, [])
+    with pytest.raises(HaproxyManageError, match=r"^name: "):
+        manage(manager, Wanted("web", name, "absent"), wait=False, check_mode=False)
+
+
+def test_the_socket_client_itself_refuses_chained_commands():
+    with pytest.raises(HaproxyRuntimeError, match="refusing to send"):
+        RuntimeSocket("/nonexistent").raw("show stat; disable frontend web")
+    with pytest.raises(HaproxyRuntimeError, match="refusing to send"):
+        RuntimeSocket("/nonexistent").raw("show stat\nshutdown frontend web")

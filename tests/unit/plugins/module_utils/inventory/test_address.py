@@ -40,5 +40,7 @@ def test_private_address_then_ansible_host_then_default_ipv4_then_name():
     ],
 )
 def test_anything_but_an_address_or_host_name_is_refused_naming_host_and_variable(hostile):
-    with pytest.raises(AddressError, match=r"^node1: fleet_private_address: .* is not an IP address or a host name"):
+    with pytest.raises(
+        AddressError, match=r"^node1: fleet_private_address: .* is not allowed; use an IP address or a host name"
+    ):
         host_address("node1", {"node1": {"fleet_private_address": hostile}})

@@ -119,6 +119,10 @@ BASE = {"name": "web", "image": "fleet-demo:1", "ports": [{"container": 8000}]}
         ({"platform": "kubernetes", "autoscale": {"max": 3, "cpu_utilization": 170}}, r"between 1 and 100"),
         ({"lb": {"port": 70000}}, r"lb\.port: 70000 is not a port number"),
         ({"image": ""}, r"fleet_services\[web\]\.image: missing; give the image reference"),
+        ({"lb": {"health_path": "/h\nlisten x"}}, r"fleet_services\[web\]\.lb\.health_path: .* is not allowed"),
+        ({"lb": {"weights": [1, 300]}}, r"fleet_services\[web\]\.lb\.weights\[1\]: 300 is not allowed"),
+        ({"lb": {"weights": {"a;b": 1}}}, r"fleet_services\[web\]\.lb\.weights key: 'a;b' is not allowed"),
+        ({"healthcheck": {"http_path": "/h\n"}}, r"fleet_services\[web\]\.healthcheck\.http_path: .* is not allowed"),
     ],
 )
 def test_a_bad_field_is_named_by_its_full_path(change, message):

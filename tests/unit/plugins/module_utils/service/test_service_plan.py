@@ -126,3 +126,27 @@ def test_swarm_task_containers_are_endpoints_on_their_node():
     ]
     plain = {"Id": "c", "Names": ["/web-1-x"], "State": "running", "Labels": {"io.containerops.fleet.replica": "1"}}
     assert not is_swarm_task(plain)
+
+
+@pytest.mark.parametrize(
+    ("label", "value"),
+    [
+        ("io.containerops.fleet.address", "10.0.0.1\nlisten x"),
+        ("io.containerops.fleet.service", "web;x"),
+        ("io.containerops.fleet.spec", '{"healthcheck": {"http_path": "/h\\nlisten x\\n bind :2222"}}'),
+        ("io.containerops.fleet.spec", '{"metrics_path": "/m\\nremote_write:"}'),
+    ],
+)
+def test_a_container_with_hostile_labels_is_left_out_with_a_warning(label, value):
+    """Labels are read back from hosts: anyone who can start a container there could write them."""
+    good = swarm_task_entry()
+    del good["Labels"]["com.docker.swarm.task.id"]
+    good["Labels"].update({"io.containerops.fleet.replica": "1", "io.containerops.fleet.port": "24001"})
+    good["Names"] = ["/web-1-abc"]
+    assert len(endpoints_from_list([good], "node2", "10.0.0.2")) == 1
+    bad = {**good, "Names": ["/evil"], "Labels": {**good["Labels"], label: value}}
+    warnings: list[str] = []
+    assert endpoints_from_list([good, bad], "node2", "10.0.0.2", warnings.append) == endpoints_from_list(
+        [good], "node2", "10.0.0.2"
+    )
+    assert len(warnings) == 1 and warnings[0].startswith("container 'evil' on node2 is left out of the endpoints")

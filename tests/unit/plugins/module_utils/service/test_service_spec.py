@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import (
+    HTTP_PROBE,
     L_HASH,
     L_PORT,
     L_SERVICE,
@@ -53,7 +54,7 @@ def test_hash_ignores_replicas_update_and_key_order_but_not_env_or_image():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"name": "Web_1"}, "name: 'Web_1' must be 1-41 lowercase"),
+        ({"name": "Web_1"}, "name: 'Web_1' is not allowed; use 1-41 lowercase"),
         ({"ports": [{"container": 8000, "host_range": "9-1"}]}, r"ports\[0\].host_range: 9-1 must satisfy"),
         ({"ports": [{"container": 8000, "host_range": "lots"}]}, r"ports\[0\].host_range: 'lots' is not a range"),
         ({"ports": [], "healthcheck": {"http_path": "/h"}}, "healthcheck.http_path: needs a port"),
@@ -85,8 +86,8 @@ def test_container_body_carries_labels_ports_health_and_limits():
     assert body["HostConfig"]["NanoCpus"] == 500_000_000
     assert body["HostConfig"]["Memory"] == 128 * 1024**2
     assert "FLEET_REPLICA=web-2@10.0.0.5" in body["Env"]
-    assert body["Healthcheck"]["Test"][0] == "CMD-SHELL"
-    assert "http://127.0.0.1:8000/healthz" in body["Healthcheck"]["Test"][1]
+    # Exec form: the URL is the script's $0, an argument, never shell text.
+    assert body["Healthcheck"]["Test"] == ["CMD", "/bin/sh", "-c", HTTP_PROBE, "http://127.0.0.1:8000/healthz"]
     assert body["Healthcheck"]["Interval"] == 2_000_000_000
 
 
@@ -109,3 +110,52 @@ def test_diff_fields_names_what_changed():
     old = normalize(BASE)
     new = normalize({**BASE, "env": {"A": "9"}, "replicas": 5})
     assert diff_fields(old, new) == ["env"]
+
+
+HOSTILE = [
+    "/x\nlisten evil",
+    "/x$(id)",
+    "/x`id`",
+    "/x'q",
+    '/x"q',
+    "/x y",
+    "/x\\",
+    "/x#c",
+    "/\u00e4",
+    "/" + "x" * 10_000,
+]
+
+
+@pytest.mark.parametrize("path", HOSTILE)
+def test_a_hostile_health_path_never_reaches_a_probe(path):
+    with pytest.raises(SpecError, match=r"^healthcheck\.http_path: .* is not allowed; use a path like /healthz"):
+        normalize({**BASE, "healthcheck": {"http_path": path}})
+
+
+@pytest.mark.parametrize("path", ["/x;id", "/bad&true", "/q?a=1&b=2", "/x(1)"])
+def test_url_characters_a_shell_would_read_stay_an_argument(path):
+    """`&` in a query string once made a failing check pass; now the URL is never shell text."""
+    body = container_body(
+        normalize({**BASE, "healthcheck": {"http_path": path}}), replica=1, digest="d", host_ports=[1], address="a"
+    )
+    assert body["Healthcheck"]["Test"] == ["CMD", "/bin/sh", "-c", HTTP_PROBE, f"http://127.0.0.1:8000{path}"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"metrics_path": "/m\nremote_write:"}, "metrics_path"),
+        ({"env": {"A=B": "1"}}, "env.A=B"),
+        ({"env": {"A\nB": "1"}}, "env.A\nB"),
+        ({"labels": {"io.containerops.fleet.service": "x"}}, "labels.io.containerops.fleet.service"),
+        ({"labels": {"a b": "x"}}, "labels.a b"),
+        ({"networks": ["net;x"]}, r"networks\[0\]"),
+        ({"image": "web:1 --privileged"}, "image"),
+        ({"bind_address": "0.0.0.0\n"}, "bind_address"),
+        ({"volumes": ["/srv:/data\n"]}, "volumes"),
+        ({"name": "web\n"}, "name"),
+    ],
+)
+def test_hostile_values_are_refused_by_field(change, field):
+    with pytest.raises(SpecError, match=f"^{field}: "):
+        normalize({**BASE, **change})
