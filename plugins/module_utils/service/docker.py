@@ -34,6 +34,7 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service.spec im
     SpecError,
     container_body,
     diff_fields,
+    seal,
     spec_hash,
 )
 
@@ -57,6 +58,7 @@ class DockerService:
     history_path: str = ""
     history_limit: int = 5
     keep_old: bool = False
+    seal_key: bytes = b""  # env values are shown and stored only as digests keyed with it (spec.seal)
     _log: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------------ reading
@@ -87,7 +89,7 @@ class DockerService:
 
     def present(self) -> dict[str, Any]:
         image = local_image(self.engine, self.spec["image"], self.node)
-        digest = spec_hash(self.spec, image["Id"])
+        digest = spec_hash(self.spec, image["Id"], self.seal_key)
         entries = self._list()
         current = [replica_from_list(e) for e in entries]
         plan = plan_update(current, digest, self.spec["replicas"], self.spec["update"]["parallelism"])
@@ -109,9 +111,10 @@ class DockerService:
         }
         after = {"replicas": self.spec["replicas"], "spec_hashes": [digest] if self.spec["replicas"] else []}
         if old_spec:
-            before["spec"] = {k: old_spec.get(k) for k in diff_fields(old_spec, self.spec)}
-            after["spec"] = {k: self.spec.get(k) for k in diff_fields(old_spec, self.spec)}
-            result["changed_fields"] = diff_fields(old_spec, self.spec)
+            sealed = seal(self.spec, self.seal_key)  # the label holds the sealed spec: compare like with like
+            before["spec"] = {k: old_spec.get(k) for k in diff_fields(old_spec, sealed)}
+            after["spec"] = {k: sealed.get(k) for k in diff_fields(old_spec, sealed)}
+            result["changed_fields"] = diff_fields(old_spec, sealed)
         result["diff"] = {"before": before, "after": after}
         if not acting or self.check_mode:
             result.update(self._split_retiring(self.endpoints(entries), retiring))
@@ -137,7 +140,7 @@ class DockerService:
             return {}
         revisions = history.load(self.history_path)
         if record_it:
-            updated = history.record(revisions, self.spec, image_id, digest, self.history_limit)
+            updated = history.record(revisions, seal(self.spec, self.seal_key), image_id, digest, self.history_limit)
             if updated is not revisions:
                 history.save(self.history_path, updated)
                 revisions = updated
@@ -257,7 +260,9 @@ class DockerService:
             idx, ports = item
             name = f"{self.spec['name']}-{idx}-{digest[:8]}"
             self.engine.remove_container(name)  # a leftover of an interrupted run with this very name
-            body = container_body(self.spec, replica=idx, digest=digest, host_ports=ports, address=self.address)
+            body = container_body(
+                self.spec, replica=idx, digest=digest, host_ports=ports, address=self.address, key=self.seal_key
+            )
             new = Started(idx, self.engine.create_container(name, body), name)
             started.append(new)
             self.engine.start_container(new.id)

@@ -12,6 +12,8 @@ import tempfile
 import time
 from typing import Any
 
+from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import sealed_value
+
 
 class HistoryError(ValueError):
     """The requested revision does not exist; the message lists the ones that do."""
@@ -56,11 +58,25 @@ def pick(history: list[dict[str, Any]], target: str) -> dict[str, Any]:
     raise HistoryError(f"rollback_to: revision {wanted} is not in the history (revisions: {known})")
 
 
-def rollback_spec(entry: dict[str, Any], replicas: int) -> dict[str, Any]:
-    """The spec to deploy for a rollback: the recorded spec, pinned to the recorded image ID."""
+def rollback_spec(entry: dict[str, Any], replicas: int, env: dict[str, str], key: bytes = b"") -> dict[str, Any]:
+    """The spec to deploy for a rollback: the recorded spec, pinned to the recorded image ID.
+
+    The history holds env values only as keyed digests (spec.seal); each is taken from `env` (the task's) when
+    its digest matches, so no secret is ever read from the history file.
+    """
     spec = dict(entry["spec"])
     spec["image"] = entry["image_id"]
     spec["replicas"] = replicas
+    restored = {}
+    for name, recorded in (spec.get("env") or {}).items():
+        if name in env and sealed_value(env[name], key) == sealed_value(recorded, key):
+            restored[name] = env[name]
+        else:
+            raise HistoryError(
+                f"rollback_to: revision {entry.get('revision')} ran with another value of env {name} than the task "
+                "gives (the history keeps only a digest of it); give that value in env to roll back to it"
+            )
+    spec["env"] = restored
     return spec
 
 

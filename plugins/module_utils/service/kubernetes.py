@@ -19,7 +19,7 @@ from typing import Any, Callable, TypeVar
 
 from ansible_collections.containerops.fleet.plugins.module_utils.service import k8s_manifest as manifest
 from ansible_collections.containerops.fleet.plugins.module_utils.service.endpoints import endpoint
-from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import L_HASH, spec_hash
+from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import L_HASH, sealed_value, spec_hash
 
 try:
     from kubernetes import config as k8s_config
@@ -76,6 +76,7 @@ class KubernetesService:
     rollback_on_failure: bool = True
     check_mode: bool = False
     poll: float = 2.0
+    seal_key: bytes = b""  # env values are shown and hashed only as digests keyed with it (spec.seal)
 
     @classmethod
     def connect(cls, *, kubeconfig: str | None, context: str | None, **kwargs: Any) -> KubernetesService:
@@ -122,9 +123,20 @@ class KubernetesService:
                 f"apply of {body['kind']}/{body['metadata']['name']} refused: {exc.summary()}"
             ) from exc
 
+    def _sealed(self, objects: Any) -> Any:
+        """Objects with the value of every env entry named in the spec replaced by its keyed digest."""
+        names = set(self.spec["env"])
+        if isinstance(objects, dict):
+            if set(objects) >= {"name", "value"} and objects.get("name") in names:
+                return {**objects, "value": sealed_value(str(objects["value"]), self.seal_key)}
+            return {k: self._sealed(v) for k, v in objects.items()}
+        if isinstance(objects, list):
+            return [self._sealed(v) for v in objects]
+        return objects
+
     def _digest(self) -> str:
         # No engine to ask for an image ID: the reference itself is hashed (pin a digest to roll out a rebuild).
-        return spec_hash(self.spec, hashlib.sha256(self.spec["image"].encode()).hexdigest())
+        return spec_hash(self.spec, hashlib.sha256(self.spec["image"].encode()).hexdigest(), self.seal_key)
 
     # ------------------------------------------------------------------ entry points
 
@@ -151,9 +163,10 @@ class KubernetesService:
             "spec_hash": digest,
             "rolled_back": False,
             "plan": {"action": "apply" if changed_kinds else "none", "objects": changed_kinds},
+            # Env values shown as keyed digests: the variable that changed is visible, its value is not.
             "diff": {
-                "before": json.dumps(before, indent=1, sort_keys=True),
-                "after": json.dumps(after, indent=1, sort_keys=True),
+                "before": json.dumps(self._sealed(before), indent=1, sort_keys=True),
+                "after": json.dumps(self._sealed(after), indent=1, sort_keys=True),
             },
         }
         if changed_kinds and not self.check_mode:

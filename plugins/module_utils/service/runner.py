@@ -31,9 +31,42 @@ def default_address() -> str:
             return "127.0.0.1"
 
 
+def seal_key(history_dir: str | None, create: bool = True) -> bytes:
+    """This host's key for the digests that stand for env values (created 0600 beside the history, once).
+
+    Without a writable place the digests are unkeyed: values still never appear, but a guessable one could be
+    confirmed from its digest.
+    """
+    if not history_dir:
+        return b""
+    path = os.path.join(os.path.dirname(os.path.normpath(history_dir)), "seal.key")
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return b""
+    if not create:  # check mode writes nothing; a host without a key yet has no replicas sealed with one
+        return b""
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another deploy made it first
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""
+    key = os.urandom(32)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    return key
+
+
 def _driver(module: Any, spec: dict[str, Any]) -> tuple[Driver, DockerService | None]:
     """The platform's driver, and for docker the same object (it also reports every service's endpoints)."""
     p = module.params
+    key = seal_key(p["history_dir"], create=not module.check_mode)
     if p["platform"] == "swarm":
         return (
             SwarmService(
@@ -44,6 +77,7 @@ def _driver(module: Any, spec: dict[str, Any]) -> tuple[Driver, DockerService | 
                 deadline=float(p["progress_deadline"]),
                 check_mode=module.check_mode,
                 warn=module.warn,
+                seal_key=key,
             ),
             None,
         )
@@ -58,13 +92,14 @@ def _driver(module: Any, spec: dict[str, Any]) -> tuple[Driver, DockerService | 
                 deadline=float(p["progress_deadline"]),
                 rollback_on_failure=p["rollback_on_failure"],
                 check_mode=module.check_mode,
+                seal_key=key,
             ),
             None,
         )
     history_path = os.path.join(p["history_dir"], f"{p['name']}.json") if p["history_dir"] else ""
     if p["rollback_to"]:
         entry = history.pick(history.load(history_path), p["rollback_to"])
-        spec = history.rollback_spec(entry, spec["replicas"])
+        spec = history.rollback_spec(entry, spec["replicas"], spec["env"], key)
     address = p["advertise_address"] or default_address()
     if not spec["bind_address"]:
         spec["bind_address"] = address
@@ -78,11 +113,24 @@ def _driver(module: Any, spec: dict[str, Any]) -> tuple[Driver, DockerService | 
         history_path=history_path,
         history_limit=p["history_limit"],
         keep_old=p["keep_old"],
+        seal_key=key,
     )
     return docker, docker
 
 
+def _invocation(module: Any) -> dict[str, Any]:
+    """The module arguments as -vvv shows them: env keys with masked values."""
+    params = dict(module.params)
+    params["env"] = {k: "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" for k in params.get("env") or {}}
+    return {"module_args": params}
+
+
 def run(module: Any) -> None:
+    # env is no_log, so its values stay out of the journal; Ansible would also blank every occurrence of each
+    # value in the whole result ("1" in every replica name).  Instead the values are kept out of what this
+    # module returns: digests in diffs, labels and history (spec.seal), keys only in the invocation.
+    module.no_log_values.difference_update(str(v) for v in (module.params.get("env") or {}).values())
+    invocation = _invocation(module)
     docker = None
     try:
         driver, docker = _driver(module, normalize(module.params))
@@ -92,11 +140,11 @@ def run(module: Any) -> None:
             # Every fleet service's replicas on this host: what HAProxy and Prometheus read (docs/endpoints.md).
             result["ansible_facts"] = {"fleet_endpoints": docker.all_endpoints()}
     except (SpecError, history.HistoryError) as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), invocation=invocation)
     except DeployError as exc:
-        module.fail_json(msg=str(exc), changed=True, **exc.result)
+        module.fail_json(msg=str(exc), changed=True, invocation=invocation, **exc.result)
     except EngineError as exc:
-        module.fail_json(msg=f"Docker engine: {exc}")
+        module.fail_json(msg=f"Docker engine: {exc}", invocation=invocation)
     except KubernetesError as exc:
-        module.fail_json(msg=f"Kubernetes: {exc}", **exc.result)
-    module.exit_json(**result)
+        module.fail_json(msg=f"Kubernetes: {exc}", invocation=invocation, **exc.result)
+    module.exit_json(invocation=invocation, **result)

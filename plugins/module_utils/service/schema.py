@@ -36,7 +36,8 @@ SERVICE_OPTIONS: dict[str, dict[str, Any]] = {
     "endpoint_mode": {"type": "str", "choices": ["vip", "dnsrr"], "default": "vip"},
     "progress_deadline": {"type": "int", "default": 600},
     "command": {"type": "raw"},
-    "env": {"type": "dict", "default": {}},
+    # no_log: never in the journal; container_service shows the keys with masked values in -vvv (runner.run).
+    "env": {"type": "dict", "default": {}, "no_log": True},
     "ports": {
         "type": "list",
         "elements": "dict",

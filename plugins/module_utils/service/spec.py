@@ -7,6 +7,7 @@ body a replica is created from.  Pure functions: data in, data out.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 import shlex
@@ -212,9 +213,35 @@ def normalize(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def spec_hash(spec: dict[str, Any], image_id: str) -> str:
-    """Hash of what a replica's container is made of (not replicas, not the update policy)."""
-    material = {k: spec.get(k) for k in HASHED_KEYS}
+SEALED = "hmac-sha256:"
+
+
+def seal(spec: dict[str, Any], key: bytes = b"") -> dict[str, Any]:
+    """The spec as it may be shown and stored: each env value replaced by a keyed digest of it.
+
+    Labels, history, diffs and the spec hash see only this; a changed value still changes the hash (so the
+    replicas roll) and the digest says which variable changed, without the value.  The key is the host's
+    (see runner.seal_key); without one the digest is unkeyed.
+    """
+    sealed = dict(spec)
+    sealed["env"] = {k: sealed_value(v, key) for k, v in (spec.get("env") or {}).items()}
+    return sealed
+
+
+def sealed_value(value: str, key: bytes = b"") -> str:
+    if isinstance(value, str) and value.startswith(SEALED):
+        return value
+    return SEALED + hmac.new(key or b"containerops.fleet", str(value).encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def spec_label(spec: dict[str, Any], key: bytes = b"") -> str:
+    """The L_SPEC label: the sealed spec without the replica count (it is read back for endpoints and diffs)."""
+    return json.dumps({k: v for k, v in seal(spec, key).items() if k != "replicas"}, sort_keys=True)
+
+
+def spec_hash(spec: dict[str, Any], image_id: str, key: bytes = b"") -> str:
+    """Hash of what a replica's container is made of (not replicas, not the update policy); env values keyed."""
+    material = {k: seal(spec, key).get(k) for k in HASHED_KEYS}
     material["image_id"] = image_id
     return hashlib.sha256(json.dumps(material, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
@@ -246,7 +273,7 @@ def docker_healthcheck(spec: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def container_body(
-    spec: dict[str, Any], *, replica: int, digest: str, host_ports: list[int], address: str
+    spec: dict[str, Any], *, replica: int, digest: str, host_ports: list[int], address: str, key: bytes = b""
 ) -> dict[str, Any]:
     """The POST /containers/create body for one replica."""
     labels = dict(spec["labels"])
@@ -257,7 +284,7 @@ def container_body(
             L_HASH: digest,
             L_PORT: ",".join(str(p) for p in host_ports),
             L_ADDRESS: address,
-            L_SPEC: json.dumps({k: v for k, v in spec.items() if k != "replicas"}, sort_keys=True),
+            L_SPEC: spec_label(spec, key),
         }
     )
     env = [f"{k}={v}" for k, v in spec["env"].items()]

@@ -44,6 +44,7 @@ class SwarmService:
     check_mode: bool = False
     warn: Callable[[str], None] = print
     poll: float = 1.0
+    seal_key: bytes = b""  # env values are hashed only as digests keyed with it (spec.seal)
 
     # ------------------------------------------------------------------ reading
 
@@ -71,7 +72,7 @@ class SwarmService:
     def present(self) -> dict[str, Any]:
         self._manager()
         image = local_image(self.engine, self.spec["image"], "this swarm manager (ship it to every node)")
-        digest = spec_hash(self.spec, image["Id"])
+        digest = spec_hash(self.spec, image["Id"], self.seal_key)
         current = self._service()
         self._check_capacity()
         body = service_body(
@@ -80,6 +81,7 @@ class SwarmService:
             published=self._published(current),
             publish_mode=self.publish_mode,
             endpoint_mode=self.endpoint_mode,
+            key=self.seal_key,
         )
         old_labels = (current or {}).get("Spec", {}).get("Labels") or {}
         changed = old_labels.get(L_SWARM_HASH) != body["Labels"][L_SWARM_HASH]

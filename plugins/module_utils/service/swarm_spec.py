@@ -14,6 +14,8 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service.spec im
     L_SERVICE,
     L_SPEC,
     docker_healthcheck,
+    sealed_value,
+    spec_label,
 )
 
 L_SWARM_HASH = "io.containerops.fleet.swarm-hash"  # hash of the whole rendered ServiceSpec, on the service
@@ -63,13 +65,14 @@ def service_body(
     published: list[int],
     publish_mode: str = "host",
     endpoint_mode: str = "vip",
+    key: bytes = b"",
 ) -> dict[str, Any]:
     """The POST /services/create (and /update) body.  `published`: one host port per spec port."""
     labels = {
         **spec["labels"],
         L_SERVICE: spec["name"],
         L_HASH: digest,
-        L_SPEC: json.dumps({k: v for k, v in spec.items() if k != "replicas"}, sort_keys=True),
+        L_SPEC: spec_label(spec, key),
     }
     env = [f"{k}={v}" for k, v in spec["env"].items()]
     env.append(f"FLEET_REPLICA={spec['name']}-{{{{.Task.Slot}}}}@{{{{.Node.Hostname}}}}")
@@ -117,14 +120,18 @@ def service_body(
         "RollbackConfig": {**_update_config(spec["update"], order), "FailureAction": "pause"},
         "EndpointSpec": {"Mode": endpoint_mode, "Ports": ports},
     }
-    body["Labels"][L_SWARM_HASH] = body_hash(body)
+    body["Labels"][L_SWARM_HASH] = body_hash(body, key)
     return body
 
 
-def body_hash(body: dict[str, Any]) -> str:
-    """Hash of a rendered ServiceSpec (without its own hash label): equal hashes need no update."""
+def body_hash(body: dict[str, Any], key: bytes = b"") -> str:
+    """Hash of a rendered ServiceSpec (without its own hash label, env values keyed): equal hashes need no update."""
     material = json.loads(json.dumps(body))
     material.get("Labels", {}).pop(L_SWARM_HASH, None)
+    container = (material.get("TaskTemplate") or {}).get("ContainerSpec") or {}
+    container["Env"] = [
+        f"{k}={sealed_value(v, key)}" for k, _sep, v in (item.partition("=") for item in container.get("Env") or [])
+    ]
     return hashlib.sha256(json.dumps(material, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 

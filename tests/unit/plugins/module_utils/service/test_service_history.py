@@ -2,6 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
+import json
 import os
 import stat
 
@@ -15,6 +16,7 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service.history
     rollback_spec,
     save,
 )
+from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import seal
 
 
 def spec(v: str) -> dict:
@@ -44,9 +46,19 @@ def test_pick_previous_and_numbered():
         pick(h, "last")
 
 
-def test_rollback_spec_pins_the_image_id():
-    entry = record([], spec("1"), "sha256:abc", "h", limit=5)[0]
-    assert rollback_spec(entry, 4) == {"name": "web", "image": "sha256:abc", "replicas": 4, "env": {"V": "1"}}
+def test_rollback_spec_pins_the_image_id_and_takes_env_values_from_the_task_not_the_history():
+    entry = record([], seal(spec("s3cr3t"), b"k"), "sha256:abc", "h", limit=5)[0]
+    assert "s3cr3t" not in json.dumps(entry["spec"]["env"])  # only the digest is recorded
+    assert rollback_spec(entry, 4, {"V": "s3cr3t"}, b"k") == {
+        "name": "web",
+        "image": "sha256:abc",
+        "replicas": 4,
+        "env": {"V": "s3cr3t"},
+    }
+    with pytest.raises(HistoryError, match="ran with another value of env V than the task gives"):
+        rollback_spec(entry, 4, {"V": "2"}, b"k")
+    with pytest.raises(HistoryError, match="env V"):
+        rollback_spec(entry, 4, {"V": "s3cr3t"}, b"other key")
 
 
 def test_save_is_private_and_round_trips(tmp_path):
