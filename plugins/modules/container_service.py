@@ -93,6 +93,13 @@ options:
       - The recorded spec is deployed pinned to the recorded image ID, so no registry and no retagging are needed.
         Only O(replicas) is taken from the task. The rollback is recorded as a new revision.
     type: str
+  lock_timeout:
+    description:
+      - O(platform=docker). Seconds to wait for another change to the same service on this host (a deploy, a
+        scale, a rollback, the autoscaler) to finish before failing. Changes to one service on one host never
+        run at once; the lock is C(<name>.lock) in O(history_dir).
+    type: int
+    default: 600
 notes:
   - The spec hash covers the image ID, so a rebuilt tag is rolled out like any other change.
   - O(replicas) and O(update) are not part of the hash; changing them never replaces a running replica.
@@ -254,6 +261,7 @@ def main() -> None:
             history_dir=dict(type="path", default="/var/lib/containerops-fleet/services"),
             history_limit=dict(type="int", default=5),
             rollback_to=dict(type="str"),
+            lock_timeout=dict(type="int", default=600),
         ),
         required_if=[("state", "present", ("image", "rollback_to"), True)],
         supports_check_mode=True,

@@ -31,6 +31,7 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service.plan im
 from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import (
     L_SERVICE,
     L_SPEC,
+    MAX_REPLICAS_PER_HOST,
     SpecError,
     container_body,
     diff_fields,
@@ -88,6 +89,11 @@ class DockerService:
     # ------------------------------------------------------------------ entry points
 
     def present(self) -> dict[str, Any]:
+        if self.spec["replicas"] > MAX_REPLICAS_PER_HOST:
+            raise SpecError(
+                f"replicas: {self.spec['replicas']} on {self.node} is above the limit of {MAX_REPLICAS_PER_HOST} "
+                "replicas of a service per host; add hosts or give each replica more work"
+            )
         image = local_image(self.engine, self.spec["image"], self.node)
         digest = spec_hash(self.spec, image["Id"], self.seal_key)
         entries = self._list()
@@ -203,11 +209,13 @@ class DockerService:
             )
 
         def act(what: str, fn: Callable[..., Any], *args: Any) -> Any:
-            """An engine error while a batch is under way fails it the way a failed health check does."""
+            """An engine error (or no free port) while a batch is under way fails it like a failed health check."""
             try:
                 return fn(*args)
             except EngineError as exc:
                 fail_with(f"{what} of service {self.spec['name']} on {self.node} failed: engine error: {exc}")
+            except SpecError as exc:
+                fail_with(f"{what} of service {self.spec['name']} on {self.node} failed: {exc}")
 
         def stop(r: Replica) -> None:
             self.engine.stop_container(r.id)

@@ -6,6 +6,7 @@ rollback works without a registry.  Pure functions plus one small file reader/wr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -92,9 +93,23 @@ def load(path: str) -> list[dict[str, Any]]:
 
 
 def save(path: str, history: list[dict[str, Any]]) -> None:
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".history-")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(history, fh, indent=1, sort_keys=True)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    """Write the history atomically (temp file, fsync, rename), 0600; a failure leaves the old file and no temp."""
+    directory = os.path.dirname(path)
+    tmp = ""
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".history-")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            os.fchmod(fh.fileno(), 0o600)
+            json.dump(history, fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise HistoryError(
+            f"history_dir: cannot record the revision in {path}: {exc.strerror or exc}; the replicas run, "
+            "but rollback_to will not know this revision until a deploy records it"
+        ) from None

@@ -11,6 +11,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import MAX_REPLICAS_PER_HOST
+
 STRATEGIES = ("spread", "binpack")
 _UNITS = {"": 1 / (1024 * 1024), "b": 1 / (1024 * 1024), "k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}
 
@@ -64,6 +66,11 @@ def place(
         if total == 0:
             return {}
         raise PlacementError(f"cannot place {total} replicas: no hosts given")
+    if total > MAX_REPLICAS_PER_HOST * len(nodes):
+        raise PlacementError(
+            f"replicas: {total} over {len(nodes)} hosts is above the limit of {MAX_REPLICAS_PER_HOST} replicas of a "
+            "service per host; add hosts or lower replicas"
+        )
     names = [n.name for n in nodes]
     if len(set(names)) != len(names):
         raise PlacementError(f"hosts: {sorted({n for n in names if names.count(n) > 1})[0]!r} is listed twice")

@@ -18,6 +18,7 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service.spec im
     L_REPLICA,
     L_SERVICE,
     L_SPEC,
+    SpecError,
 )
 
 
@@ -197,7 +198,7 @@ def allocate_ports(count: int, port_range: tuple[int, int] | list[int], taken: s
             out.append(p)
             if len(out) == count:
                 return out
-    raise ValueError(f"no free host port left in {lo}-{hi} ({count} needed); widen ports[].host_range")
+    raise SpecError(f"ports[].host_range: no free host port left in {lo}-{hi} ({count} needed); widen the range")
 
 
 def published_ports(entries: list[dict[str, Any]]) -> set[int]:

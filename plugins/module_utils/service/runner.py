@@ -17,8 +17,11 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service.kuberne
     KubernetesError,
     KubernetesService,
 )
+from ansible_collections.containerops.fleet.plugins.module_utils.service.lock import service_lock
 from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import SpecError, normalize
 from ansible_collections.containerops.fleet.plugins.module_utils.service.swarm import SwarmService
+
+LOCK_DIR = "/run/containerops-fleet"  # where service locks live when no history is kept
 
 
 def default_address() -> str:
@@ -134,7 +137,12 @@ def run(module: Any) -> None:
     docker = None
     try:
         driver, docker = _driver(module, normalize(module.params))
-        result = apply_state(driver, module.params["state"])
+        if docker is not None and not module.check_mode:
+            p = module.params
+            with service_lock(p["history_dir"] or LOCK_DIR, p["name"], p["lock_timeout"]):
+                result = apply_state(driver, p["state"])
+        else:
+            result = apply_state(driver, module.params["state"])
         result.setdefault("rolled_back", False)
         if docker is not None:
             # Every fleet service's replicas on this host: what HAProxy and Prometheus read (docs/endpoints.md).

@@ -24,6 +24,7 @@ L_PORT = f"{LABEL_PREFIX}.port"
 L_ADDRESS = f"{LABEL_PREFIX}.address"
 
 DEFAULT_PORT_RANGE = (20000, 29999)
+MAX_REPLICAS_PER_HOST = 250  # one service on one host; placement refuses totals that would need more
 # An HTTP probe from inside the replica with whatever the image has; the URL comes in as $0.
 HTTP_PROBE = (
     'if command -v curl >/dev/null 2>&1; then exec curl -fsS -o /dev/null "$0"; '

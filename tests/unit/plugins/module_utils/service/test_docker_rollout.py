@@ -16,7 +16,12 @@ from fake_engine import ERRORS, IMAGE, FakeContainer, FakeEngine, default_health
 
 from ansible_collections.containerops.fleet.plugins.module_utils.service.docker import DockerService
 from ansible_collections.containerops.fleet.plugins.module_utils.service.driver import DeployError
-from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import L_SERVICE, normalize, spec_hash
+from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import (
+    L_SERVICE,
+    SpecError,
+    normalize,
+    spec_hash,
+)
 
 SERVICE = "rectest-web"
 LABEL = f"{L_SERVICE}={SERVICE}"
@@ -371,3 +376,21 @@ def test_absent_removes_every_replica():
     assert steps(engine, [set(("remove", n) for n in old)]) == [{("remove", n) for n in old}]
     assert engine.names() == []
     assert result["removed"] == old
+
+
+def test_more_replicas_than_the_per_host_limit_are_refused_before_any_call():
+    engine = FakeEngine()
+    with pytest.raises(SpecError, match="replicas: 251 on node1 is above the limit of 250"):
+        service(engine, make_spec("1", 251)).present()
+    assert engine.calls == []
+
+
+def test_running_out_of_host_ports_mid_update_rolls_back():
+    """Port exhaustion is a clean, named failure on the rollback path, not a bare ValueError."""
+    engine, old = deployed(2)
+    spec = make_spec("2", 2)
+    spec["ports"][0]["host_range"] = [38100, 38101]  # both held by the running replicas
+    with pytest.raises(DeployError, match=r"no free host port left in 38100-38101") as err:
+        service(engine, spec).present()
+    assert err.value.result["rolled_back"] is True
+    assert engine.running() == old

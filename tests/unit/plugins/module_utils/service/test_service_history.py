@@ -68,3 +68,18 @@ def test_save_is_private_and_round_trips(tmp_path):
     assert load(path) == h
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert load(str(tmp_path / "missing.json")) == []
+
+
+def test_a_failed_save_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
+    path = str(tmp_path / "svc" / "web.json")
+    save(path, record([], spec("1"), "sha256:1", "h1", limit=5))
+    before = (tmp_path / "svc" / "web.json").read_text()
+
+    def full(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(json, "dump", full)
+    with pytest.raises(HistoryError, match=r"^history_dir: cannot record the revision .*No space left on device"):
+        save(path, record([], spec("2"), "sha256:2", "h2", limit=5))
+    assert (tmp_path / "svc" / "web.json").read_text() == before
+    assert [p.name for p in (tmp_path / "svc").iterdir()] == ["web.json"]

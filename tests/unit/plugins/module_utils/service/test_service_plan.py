@@ -13,6 +13,7 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service.plan im
     published_ports,
     replica_from_list,
 )
+from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import SpecError
 
 
 def rep(index: int, digest: str = "new", running: bool = True) -> Replica:
@@ -65,7 +66,7 @@ def test_zero_replicas_removes_everything():
 
 def test_allocate_ports_skips_taken_and_fails_clearly():
     assert allocate_ports(2, (20000, 20005), {20000, 20002}) == [20001, 20003]
-    with pytest.raises(ValueError, match="no free host port left in 20000-20001"):
+    with pytest.raises(SpecError, match=r"^ports\[\]\.host_range: no free host port left in 20000-20001"):
         allocate_ports(1, (20000, 20001), {20000, 20001})
 
 
