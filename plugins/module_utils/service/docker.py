@@ -60,6 +60,7 @@ class DockerService:
     history_limit: int = 5
     keep_old: bool = False
     seal_key: bytes = b""  # env values are shown and stored only as digests keyed with it (spec.seal)
+    engine_wait: float = 90.0  # a rollback waits this long for an engine that went away (restarting)
     _log: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------------ reading
@@ -196,9 +197,13 @@ class DockerService:
         def fail(batch_failed: list[tuple[Started, str]], what: str) -> None:
             fail_with(self._failure_message(batch_failed, what))
 
+        # Every replica that served before this run: a rollback makes sure each runs again.
+        previous = plan.keep + [old for batch in plan.replace for old, _unused in batch]
+        previous += [r for r in plan.remove if r.running]
+
         def fail_with(message: str) -> None:
             if update["failure_action"] == "rollback":
-                self._rollback(started, stopped_old)
+                self._rollback(started, stopped_old, previous)
                 raise DeployError(
                     message + "; rolled back: the previous replicas are serving",
                     {"rolled_back": True, "endpoints": self.endpoints()},
@@ -339,15 +344,34 @@ class DockerService:
             parts.append(f"replica {s.name}: {why}" + (f"; log tail:\n{tail}" if tail else ""))
         return f"{what} of service {self.spec['name']} on {self.node} failed: " + "\n".join(parts)
 
-    def _rollback(self, started: list[Started], stopped_old: list[Replica]) -> None:
-        self._parallel(lambda s: self.engine.remove_container(s.id), started)
+    def _rollback(self, started: list[Started], stopped_old: list[Replica], previous: list[Replica]) -> None:
+        """Remove what this run started and run every previous replica again, healthy.
 
-        def restart(r: Replica) -> None:
-            self.engine.start_container(r.id)
+        An engine that went away mid-update (a restart) is waited for up to `engine_wait` s: a restarted dockerd
+        brings back old and new containers alike, so the rollback must still remove the new ones.
+        """
+        self._when_engine_back(lambda: self._parallel(lambda s: self.engine.remove_container(s.id), started))
 
-        self._parallel(restart, stopped_old)
-        if stopped_old:
-            self._wait_healthy([Started(r.index, r.id, r.name) for r in stopped_old])
+        def down() -> list[Replica]:
+            states = {e["Id"]: e.get("State") for e in self._list()}
+            return [r for r in {r.id: r for r in [*stopped_old, *previous]}.values() if states.get(r.id) != "running"]
+
+        restarted = self._when_engine_back(down)
+        self._when_engine_back(lambda: self._parallel(lambda r: self.engine.start_container(r.id), restarted))
+        back = stopped_old + [r for r in restarted if r not in stopped_old]
+        if back:
+            self._when_engine_back(lambda: self._wait_healthy([Started(r.index, r.id, r.name) for r in back]))
+
+    def _when_engine_back(self, step: Callable[[], Any]) -> Any:
+        """Run `step`; while the engine cannot be reached at all (no HTTP answer), retry until engine_wait."""
+        deadline = time.monotonic() + self.engine_wait
+        while True:
+            try:
+                return step()
+            except EngineError as exc:
+                if exc.status is not None or time.monotonic() >= deadline:
+                    raise
+                time.sleep(max(self.poll, 0.5) if self.engine_wait else 0)
 
     def _parallel(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         if not items:

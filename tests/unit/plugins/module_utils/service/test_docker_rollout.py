@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fake_engine import ERRORS, IMAGE, FakeContainer, FakeEngine, default_health
 
+from ansible_collections.containerops.fleet.plugins.module_utils.engine.client import EngineError
 from ansible_collections.containerops.fleet.plugins.module_utils.service.docker import DockerService
 from ansible_collections.containerops.fleet.plugins.module_utils.service.driver import DeployError
 from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import (
@@ -394,3 +395,52 @@ def test_running_out_of_host_ports_mid_update_rolls_back():
         service(engine, spec).present()
     assert err.value.result["rolled_back"] is True
     assert engine.running() == old
+
+
+def test_an_engine_restart_mid_update_is_waited_for_and_rolled_back():
+    """dockerd restarts while a new replica proves its health: no answer at all for a while, then every container
+    the engine had running comes back, the new one included.  The rollback waits for the engine, removes the new
+    replica and leaves every old one running."""
+    engine, old = deployed(2)
+    v2 = make_spec("2", 2)
+    new = replica_names(v2, 1)
+    real_call = engine.call
+    outage = {"calls": 0}
+
+    def call(method, path, query=None, body=None, headers=None, timeout=None):
+        started = any(c[0] == "start" and c[1] == new[0] for c in engine.calls)
+        if started and outage["calls"] < 5:  # the engine goes away right after the new replica starts
+            outage["calls"] += 1
+            raise EngineError("cannot reach the Docker engine at /var/run/docker.sock: [Errno 111] Connection refused")
+        return real_call(method, path, query, body, headers, timeout)
+
+    engine.call = call
+    engine.health = lambda c: ["starting"] * 50  # still proving itself when the engine goes
+    svc = service(engine, v2)
+    svc.engine_wait = 5
+
+    with pytest.raises(DeployError, match=r"engine error: cannot reach the Docker engine.*rolled back") as err:
+        svc.present()
+
+    assert outage["calls"] == 5  # the outage was real, and it ended
+    assert engine.names() == engine.running() == old
+    assert err.value.result["rolled_back"] is True
+
+
+def test_an_engine_that_never_comes_back_fails_clearly():
+    engine, old = deployed(1)
+    v2 = make_spec("2", 1)
+    new = replica_names(v2, 1)
+    real_call = engine.call
+
+    def call(method, path, query=None, body=None, headers=None, timeout=None):
+        if any(c[0] == "start" and c[1] == new[0] for c in engine.calls):
+            raise EngineError("cannot reach the Docker engine at /var/run/docker.sock: [Errno 111] Connection refused")
+        return real_call(method, path, query, body, headers, timeout)
+
+    engine.call = call
+    engine.health = lambda c: ["starting"] * 50
+    svc = service(engine, v2)
+    svc.engine_wait = 0
+    with pytest.raises(EngineError, match="cannot reach the Docker engine"):
+        svc.present()
