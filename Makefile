@@ -89,7 +89,7 @@ machine-deps:
 	fi
 
 e2e: venv-test link lab-up machine-deps ## End-to-end tests on the lab hosts (pytest + testinfra; E2E="service haproxy" for some)
-	$(BIN)/pytest -q $(foreach t,$(E2E),tests/e2e/test_$(t).py)
+	$(BIN)/pytest -q --durations=10 $(foreach t,$(E2E),tests/e2e/test_$(t).py)
 
 # The suite proves each step on hosts that start as new servers: a lab left by `make demo` or an earlier run
 # (swarm formed, services scaled, registry set up) is removed first, as on a bare CI machine.
