@@ -10,7 +10,7 @@ import subprocess
 import urllib.request
 
 import pytest
-from conftest import ROOT, haproxy_all_up, on_host, run_playbook, stats, wait_for
+from conftest import ROOT, haproxy_all_up, on_host, run_playbook, stats, task_results, wait_for
 from load import Load
 
 PLAYBOOKS = ROOT / "playbooks"
@@ -111,6 +111,20 @@ def test_deploy_a_new_version_under_load_loses_no_request(lb, version_2):
     assert load.failures == [], f"{len(load.failures)} of {load.total} requests failed: {load.failures[:5]}"
     assert load.ok > 100
     assert load.last_versions() == {"2"}
+
+
+def test_a_deploy_sticks_through_scaling_and_site_says_when_it_would_undo_it(lb, version_2):
+    """scale.yml changes only the count: the replicas keep running what deploy.yml put there."""
+    for replicas in (4, 3):
+        with Load(lb) as load:
+            run_playbook(PLAYBOOKS / "scale.yml", "-e", "service=web", "-e", f"replicas={replicas}")
+        assert load.failures == [], f"scale to {replicas}: {len(load.failures)} of {load.total} failed"
+        haproxy_all_up(lb, "web", replicas)
+        assert load.last_versions() == {"2"}
+        assert {get(f"http://{lb}/")[1].strip().rsplit(" ", 1)[-1] for _unused in range(30)} == {"2"}
+    check = run_playbook(PLAYBOOKS / "services.yml", "--check")
+    said = [r.get("msg", "") for r in task_results(check, "containerops.fleet.service : Say so when").values()]
+    assert any("web runs fleet-demo:2; this run returns it to fleet-demo:1" in m for m in said), said
 
 
 def test_rollback_serves_the_previous_image_again_without_losing_a_request(lb, version_2):

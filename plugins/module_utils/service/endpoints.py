@@ -40,4 +40,17 @@ def endpoint(
         "healthy": healthy,
         "health_path": (spec.get("healthcheck") or {}).get("http_path"),
         "metrics_path": spec.get("metrics_path"),
+        "image": spec.get("image") or None,
     }
+
+
+def running_image(endpoints: list[dict[str, Any]], service: str) -> str | None:
+    """The image reference most running replicas of `service` were deployed with (None when none runs).
+
+    scale.yml and the autoscaler keep it, so a count change never undoes `deploy.yml -e image=...`.
+    """
+    counts: dict[str, int] = {}
+    for ep in endpoints or []:
+        if ep.get("service") == service and ep.get("image"):
+            counts[ep["image"]] = counts.get(ep["image"], 0) + 1
+    return max(sorted(counts), key=lambda image: counts[image]) if counts else None

@@ -126,6 +126,8 @@ def checked_endpoint(ep: dict[str, Any]) -> dict[str, Any]:
         allow.check("http_path", ep["health_path"], "label spec healthcheck.http_path")
     if ep["metrics_path"] is not None:
         allow.check("metrics_path", ep["metrics_path"], "label spec metrics_path")
+    if ep["image"] is not None:
+        allow.check("image", ep["image"], "label spec image")
     return ep
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.containerops.fleet.plugins.module_utils.service.endpoints import running_image
 from ansible_collections.containerops.fleet.plugins.module_utils.service.plan import (
     Replica,
     allocate_ports,
@@ -123,6 +124,7 @@ def test_swarm_task_containers_are_endpoints_on_their_node():
             "healthy": True,
             "health_path": "/healthz",
             "metrics_path": "/metrics",
+            "image": None,
         }
     ]
     plain = {"Id": "c", "Names": ["/web-1-x"], "State": "running", "Labels": {"io.containerops.fleet.replica": "1"}}
@@ -151,3 +153,15 @@ def test_a_container_with_hostile_labels_is_left_out_with_a_warning(label, value
         [good], "node2", "10.0.0.2"
     )
     assert len(warnings) == 1 and warnings[0].startswith("container 'evil' on node2 is left out of the endpoints")
+
+
+def test_the_running_image_is_what_most_replicas_run():
+    eps = [
+        {"service": "web", "image": "web:2"},
+        {"service": "web", "image": "web:2"},
+        {"service": "web", "image": "web:1"},  # a replica left behind by an interrupted run
+        {"service": "api", "image": "api:7"},
+    ]
+    assert running_image(eps, "web") == "web:2"
+    assert running_image(eps, "api") == "api:7"
+    assert running_image(eps, "db") is None
