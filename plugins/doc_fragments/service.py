@@ -17,6 +17,60 @@ options:
   image:
     description: Image reference. It must already be on the host (see C(containerops.fleet.container_image)).
     type: str
+  pull:
+    description:
+      - How the service role puts O(image) on each host when there is no O(build) or O(archive) (not used by
+        C(containerops.fleet.container_service) itself, which never pulls).
+      - V(missing) pulls where the host lacks the reference, V(always) asks the registry every run (a new image
+        ID rolls the replicas), V(never) requires the image to be there already.
+      - An image that cannot be had fails the run before any running replica is touched.
+    type: str
+    choices: [missing, always, never]
+    default: missing
+  registry_auth:
+    description:
+      - Registry credentials for pulling (and pushing a build), from the inventory or Ansible Vault. Sent to the
+        engine only; never logged, returned or written to a file.
+    type: dict
+    suboptions:
+      username:
+        description: Registry user.
+        type: str
+        required: true
+      password:
+        description: Registry password or token.
+        type: str
+        required: true
+      serveraddress:
+        description: Registry address; default the registry prefix of O(image).
+        type: str
+  build:
+    description:
+      - Build O(image) from a context on the controller, once, on the build host (the service role's
+        C(service_build_host), default the first container host); the other hosts load it where its image ID is
+        missing, without a registry. A changed context or input rebuilds and rolls the replicas.
+    type: dict
+    suboptions:
+      context:
+        description: Context directory on the controller; relative to the inventory's directory.
+        type: str
+        required: true
+      dockerfile:
+        description: Dockerfile path relative to the context; default C(Dockerfile).
+        type: str
+      args:
+        description: Build arguments (C(ARG)).
+        type: dict
+      target:
+        description: Build stage to stop at.
+        type: str
+      push:
+        description: Also push the built image to the registry named in O(image), with O(registry_auth).
+        type: bool
+        default: false
+  archive:
+    description: A C(docker save) archive of O(image) on the controller, loaded where the image ID is missing.
+    type: str
   replicas:
     description:
       - Number of replicas. In a service definition, the total across the hosts; given to

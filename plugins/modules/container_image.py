@@ -65,6 +65,13 @@ options:
     description: Where the image comes from when it is missing or out of date; required with O(state=present).
     type: str
     choices: [build, archive, controller, pull, local]
+  pull:
+    description:
+      - With O(source=pull), V(missing) pulls only when the host lacks the reference; V(always) asks the registry on
+        every run and reports a change only when it gives another image ID.
+    type: str
+    choices: [missing, always]
+    default: missing
   build:
     description: Build inputs, required with O(source=build).
     type: dict
@@ -282,6 +289,7 @@ def main() -> None:
             ),
             keep=dict(type="int"),
             **engine_options(),
+            pull=dict(type="str", default="missing", choices=["missing", "always"]),
             _controller=dict(type="dict"),
         ),
         required_if=[

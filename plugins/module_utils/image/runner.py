@@ -118,13 +118,14 @@ class ImageTask:
             self.result["loaded"] = True
             return want
         if source == "pull":
-            if current:
+            if current and self.p.get("pull", "missing") == "missing":
                 return current["Id"]
             auth = registry_auth(self.name, self.p.get("registry_auth"))
             self.mutate(f"pull {self.ref}", lambda: pull(self.engine, self.ref, auth))
-            self.result["pulled"] = True
             image = None if self.check_mode else self.engine.inspect_image(self.ref)
-            return image["Id"] if image else None
+            # pull=always reports a change only when the registry gave another image ID
+            self.result["pulled"] = not current or (image is not None and image["Id"] != current["Id"])
+            return image["Id"] if image else (current or {}).get("Id")
         if not current:  # local
             raise ImageError(f"name: {self.ref} is not on this host; build, load or pull it first (source)")
         return current["Id"]

@@ -29,6 +29,26 @@ DEFAULT_HOST_RANGE = "20000-29999"
 SERVICE_OPTIONS: dict[str, dict[str, Any]] = {
     "name": {"type": "str", "required": True},
     "image": {"type": "str"},
+    "pull": {"type": "str", "choices": ["missing", "always", "never"], "default": "missing"},
+    "registry_auth": {
+        "type": "dict",
+        "options": {
+            "username": {"type": "str", "required": True},
+            "password": {"type": "str", "required": True, "no_log": True},
+            "serveraddress": {"type": "str"},
+        },
+    },
+    "build": {
+        "type": "dict",
+        "options": {
+            "context": {"type": "str", "required": True},
+            "dockerfile": {"type": "str"},
+            "args": {"type": "dict"},
+            "target": {"type": "str"},
+            "push": {"type": "bool", "default": False},
+        },
+    },
+    "archive": {"type": "str"},
     "replicas": {"type": "int", "default": 1},
     "placement": {"type": "str", "choices": ["spread", "binpack"], "default": "spread"},
     "platform": {"type": "str", "choices": list(PLATFORMS), "default": "docker"},
@@ -198,6 +218,10 @@ def check_settings(definition: dict[str, Any]) -> None:
 
     if not definition.get("image"):
         raise SpecError("image: missing; give the image reference the replicas run, like registry.example.net/web:1.4")
+    if definition.get("build") and definition.get("archive"):
+        raise SpecError("build: give build or archive, not both (archive is an image saved elsewhere)")
+    if (definition.get("build") or definition.get("archive")) and definition.get("pull") == "always":
+        raise SpecError("pull: always pulls from a registry; an image from build or archive is never pulled")
     auto = definition.get("autoscale")
     if auto:
         if not 1 <= auto["min"] <= auto["max"]:
