@@ -26,7 +26,9 @@ options:
 EXAMPLES = r"""
 - name: What web runs now
   ansible.builtin.debug:
-    msg: "{{ groups['container_hosts'] | containerops.fleet.endpoints(hostvars) | containerops.fleet.running_image('web') }}"
+    msg: >-
+      {{ groups['container_hosts'] | containerops.fleet.endpoints(hostvars)
+         | containerops.fleet.running_image('web') }}
 """
 
 RETURN = r"""

@@ -28,7 +28,7 @@ def test_references_split_into_name_and_tag(ref, parts):
 
 
 def test_a_digest_reference_is_refused_by_name():
-    with pytest.raises(DeliveryError, match="^image: .* is pinned by digest"):
+    with pytest.raises(DeliveryError, match=r"^image: .* is pinned by digest"):
         split_reference("web@sha256:" + "a" * 64)
 
 
