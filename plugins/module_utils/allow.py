@@ -39,6 +39,23 @@ _PATTERNS: dict[str, tuple[str, str]] = {
         r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*",
         "a host name",
     ),
+    # OpenPGP v4 (40 hex digits) or v5/v6 (64) fingerprint, upper case, spaces removed by the caller
+    "pgp_fingerprint": (r"[0-9A-F]{40}(?:[0-9A-F]{24})?", "the key's full fingerprint: 40 (or 64) hex digits"),
+    # apt repository base URL: goes into a sources.list line, so no spaces, brackets or quotes
+    "apt_url": (
+        r"https?://[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%+-]+)*/?",
+        "an http(s) URL like https://download.docker.com/linux (no spaces, query or brackets)",
+    ),
+    # HTTP basic auth in a config line (HAProxy `stats auth user:password`): nothing HAProxy splits, quotes,
+    # escapes, expands or comments out (space, quotes, '\\', '$', '#'), no ':' in the user, no '{' (Jinja)
+    "basic_auth_user": (
+        r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}",
+        "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+    ),
+    "basic_auth_password": (
+        r"[A-Za-z0-9!%&()*+,./:;<=>?@^_|~-]{8,128}",
+        "8-128 letters, digits or punctuation other than spaces, quotes, '#', '$', '\\', '`', '[', ']', '{' and '}'",
+    ),
 }
 _COMPILED = {kind: re.compile(pattern + r"\Z") for kind, (pattern, _unused) in _PATTERNS.items()}
 

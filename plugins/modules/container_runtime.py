@@ -48,9 +48,25 @@ options:
       - V(upstream) adds the vendor's apt repository and signing key (C(download.docker.com), key in
         C(/etc/apt/keyrings/docker.asc)) and installs C(docker-ce) or C(containerd.io). podman has no
         vendor apt repository.
+      - The downloaded signing key is refused, before anything is written, unless it is exactly the key with
+        the fingerprint O(upstream_key_fingerprint).
     type: str
     choices: [distro, upstream]
     default: distro
+  upstream_url:
+    description:
+      - With O(source=upstream), a mirror of C(https://download.docker.com/linux) with the same layout
+        (C(<upstream_url>/<distro>/gpg), C(<upstream_url>/<distro>/dists/<codename>/stable)). Unset uses Docker's.
+    type: str
+  upstream_key_fingerprint:
+    description:
+      - With O(source=upstream), the full fingerprint (40 hex digits; spaces and case ignored) of the only key
+        the repository's keyring may hold. Unset pins Docker's release key,
+        V(9DC858229FC7DD38854AE2D88D81803C0EBFCD88).
+      - Set it for a mirror that signs with its own key. A key with another fingerprint (or a file with more
+        than one key) fails the task, showing the expected and the downloaded fingerprints.
+      - A keyring already on the host with another key is fetched and checked again.
+    type: str
   version:
     description:
       - Version of the engine package to install, exact (V(20.10.24+dfsg1-1+deb12u1+b6)), as a glob (V(20.10.*))
@@ -64,8 +80,23 @@ options:
       - The file is written only when its content changes. Unknown keys, wrong types, unknown storage or log
         drivers, malformed addresses, and anything the engine's own check rejects fail the task before the
         file is touched.
+      - The engine's API on TCP is refused unless clients must present a certificate (see
+        O(allow_insecure_tcp)).
     type: dict
     default: {}
+  allow_insecure_tcp:
+    description:
+      - The engine's API gives root on the host to whoever reaches it. By default a configuration that serves
+        it on TCP without TLS client verification fails the task, naming the field and the fix. This holds for
+        the merged file, so such a setting already in it fails too.
+      - docker, a C(hosts) entry other than C(unix://) or C(fd://) (C(tcp://...), or C(host:port), which dockerd
+        reads as TCP) needs C(tlsverify=true) with C(tlscacert), C(tlscert) and C(tlskey) in O(config).
+      - containerd, C(grpc.tcp_address) needs C(grpc.tcp_tls_ca), C(grpc.tcp_tls_cert) and C(grpc.tcp_tls_key).
+      - podman has no listen address in C(containers.conf) (its API is the C(podman.socket) unix socket).
+      - V(true) accepts an API open on the network without client verification, for a network you trust
+        completely.
+    type: bool
+    default: false
   users:
     description: Users added to the engine's group (docker only; the other engines have none).
     type: list
@@ -118,6 +149,12 @@ EXAMPLES = r"""
   containerops.fleet.container_runtime:
     source: upstream
     version: "5:24.0.*"
+
+- name: Docker CE from a mirror that signs with its own key
+  containerops.fleet.container_runtime:
+    source: upstream
+    upstream_url: https://apt-mirror.example.net/docker/linux
+    upstream_key_fingerprint: 0123456789ABCDEF0123456789ABCDEF01234567
 """
 
 RETURN = r"""
@@ -181,20 +218,22 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.containerops.fleet.plugins.module_utils.runtime.runner import run
 
+ARGUMENT_SPEC = {
+    "engine": {"type": "str", "choices": ["docker", "containerd", "podman"], "default": "docker"},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "source": {"type": "str", "choices": ["distro", "upstream"], "default": "distro"},
+    "upstream_url": {"type": "str"},
+    "upstream_key_fingerprint": {"type": "str"},
+    "version": {"type": "str"},
+    "config": {"type": "dict", "default": {}},
+    "allow_insecure_tcp": {"type": "bool", "default": False},
+    "users": {"type": "list", "elements": "str", "default": []},
+    "timeout": {"type": "int", "default": 60},
+}
+
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "engine": {"type": "str", "choices": ["docker", "containerd", "podman"], "default": "docker"},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-            "source": {"type": "str", "choices": ["distro", "upstream"], "default": "distro"},
-            "version": {"type": "str"},
-            "config": {"type": "dict", "default": {}},
-            "users": {"type": "list", "elements": "str", "default": []},
-            "timeout": {"type": "int", "default": 60},
-        },
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     run(module)
 
 

@@ -141,10 +141,59 @@ def _host_port(value: Any, key: str) -> None:
             raise ConfigError(f"config.{key}: {match.group(1)!r} is not an address or host name") from None
 
 
-def validate_docker(config: dict[str, Any], exec_start: str = "") -> None:
+# ----------------------------------------------------------------------------- engine API on the network
+
+_INSECURE_TCP_FIX = "or set allow_insecure_tcp: true (role: container_runtime_allow_insecure_tcp) to accept the risk"
+# dockerd listens on these without the network; anything else (tcp://, or host:port, which it reads as tcp://) is TCP
+_DOCKER_LOCAL_SCHEMES = ("unix://", "fd://", "npipe://")
+_DOCKER_TLS_FILES = ("tlscacert", "tlscert", "tlskey")
+_CONTAINERD_TLS_FILES = ("tcp_tls_ca", "tcp_tls_cert", "tcp_tls_key")
+
+
+def _set(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def check_docker_tcp(config: dict[str, Any], allow_insecure_tcp: bool = False) -> None:
+    """A TCP engine host is root on this host for whoever reaches it: only with TLS client verification.
+
+    dockerd verifies clients only with `tlsverify: true` and a CA (tlscacert); `tls: true` alone encrypts
+    but lets anyone in.
+    """
+    tcp = [h for h in config.get("hosts") or [] if not str(h).lower().startswith(_DOCKER_LOCAL_SCHEMES)]
+    if not tcp or allow_insecure_tcp:
+        return
+    missing = [] if config.get("tlsverify") is True else ["tlsverify"]
+    missing += [key for key in _DOCKER_TLS_FILES if not _set(config.get(key))]
+    if missing:
+        raise ConfigError(
+            f"config.hosts: {tcp[0]!r} serves the Docker API (root on this host) on the network without TLS client "
+            f"verification (missing: {', '.join(missing)}); set tlsverify: true with tlscacert, tlscert and tlskey "
+            f"(CA, server certificate and key files) in config, keep hosts on unix:// or fd:// only, "
+            f"{_INSECURE_TCP_FIX}"
+        )
+
+
+def check_containerd_tcp(config: dict[str, Any], allow_insecure_tcp: bool = False) -> None:
+    """containerd's [grpc] tcp_address: mutual TLS (client CA, certificate and key) or an explicit opt-in."""
+    grpc = config.get("grpc")
+    if not isinstance(grpc, dict) or not _set(grpc.get("tcp_address")) or allow_insecure_tcp:
+        return
+    missing = [f"grpc.{key}" for key in _CONTAINERD_TLS_FILES if not _set(grpc.get(key))]
+    if missing:
+        raise ConfigError(
+            f"config.grpc.tcp_address: {grpc['tcp_address']!r} serves containerd's API (root on this host) on the "
+            f"network without TLS client verification (missing: {', '.join(missing)}); set grpc.tcp_tls_ca, "
+            f"tcp_tls_cert and tcp_tls_key (client CA, server certificate and key files), remove tcp_address "
+            f"(null), {_INSECURE_TCP_FIX}"
+        )
+
+
+def validate_docker(config: dict[str, Any], exec_start: str = "", allow_insecure_tcp: bool = False) -> None:
     """Checks dockerd itself would only make at start (dockerd 20.10 has no --validate).
 
-    `exec_start` is the service's command line: keys it already passes as flags are refused.
+    `exec_start` is the service's command line: keys it already passes as flags are refused.  A TCP host
+    without TLS client verification is refused unless `allow_insecure_tcp`.
     """
     unknown = sorted(k for k in config if k not in DOCKER_KEYS)
     if unknown:
@@ -193,6 +242,7 @@ def validate_docker(config: dict[str, Any], exec_start: str = "") -> None:
                     f"config.{key}: the docker service already passes {names[0]} on its command line; dockerd "
                     f"refuses a directive set both as a flag and in daemon.json. Drop {key} or override the unit"
                 )
+    check_docker_tcp(config, allow_insecure_tcp)
 
 
 # ----------------------------------------------------------------------------- containerd (config.toml)
@@ -216,7 +266,7 @@ def containerd_layout(config: dict[str, Any]) -> int:
     return version
 
 
-def validate_containerd(merged: dict[str, Any]) -> None:
+def validate_containerd(merged: dict[str, Any], allow_insecure_tcp: bool = False) -> None:
     unknown = sorted(k for k in merged if k not in CONTAINERD_TOP_KEYS)
     if unknown:
         raise ConfigError(
@@ -241,6 +291,7 @@ def validate_containerd(merged: dict[str, Any]) -> None:
         fix = ""
     if wrong:
         raise ConfigError(f"config.plugins: {', '.join(sorted(wrong))} belongs to the other config layout; {fix}")
+    check_containerd_tcp(merged, allow_insecure_tcp)
 
 
 # ----------------------------------------------------------------------------- podman (containers.conf)
@@ -250,6 +301,7 @@ PODMAN_CGROUP_MANAGERS = ("systemd", "cgroupfs")
 
 
 def validate_podman(config: dict[str, Any]) -> None:
+    """containers.conf has no listen address: podman's API is podman.socket (a unix socket), so no TCP check here."""
     unknown = sorted(k for k in config if k not in CONTAINERS_CONF_TABLES)
     if unknown:
         raise ConfigError(
@@ -269,12 +321,22 @@ def validate_podman(config: dict[str, Any]) -> None:
 VALIDATORS = {"docker": validate_docker, "containerd": validate_containerd, "podman": validate_podman}
 
 
-def plan(fmt: str, engine: str, current_text: str, wanted: dict[str, Any], path: str, exec_start: str = ""):
-    """-> (new text, changed keys); raises ConfigError for a bad result."""
+def plan(
+    fmt: str,
+    engine: str,
+    current_text: str,
+    wanted: dict[str, Any],
+    path: str,
+    exec_start: str = "",
+    allow_insecure_tcp: bool = False,
+):
+    """-> (new text, changed keys); raises ConfigError for a bad result (the merged file, keys already there too)."""
     before = parse(fmt, current_text, path)
     after = deep_merge(before, wanted)
     if engine == "docker":
-        validate_docker(after, exec_start)
+        validate_docker(after, exec_start, allow_insecure_tcp)
+    elif engine == "containerd":
+        validate_containerd(after, allow_insecure_tcp)
     else:
         VALIDATORS[engine](after)
     text = render(fmt, after)

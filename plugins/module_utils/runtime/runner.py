@@ -25,6 +25,7 @@ class Plan:
     install: list[str] = field(default_factory=list)
     remove: list[str] = field(default_factory=list)
     repo: tuple[str, str, str] | None = None  # key URL, keyring, list line (when they must be written)
+    key_fingerprint: str = ri.DOCKER_KEY_FINGERPRINT  # the only key the vendor repository's keyring may hold
     config_before: str = ""
     config_text: str = ""
     config_keys: list[str] = field(default_factory=list)
@@ -41,7 +42,15 @@ def _config(host: Host, engine: Engine, params: dict[str, Any], binaries: bool) 
     spec = engine.spec
     current = host.read(spec.config_path) or ""
     exec_start = engine.exec_start() if spec.name == "docker" and binaries else ""
-    text, keys = rc.plan(spec.config_format, spec.name, current, params["config"] or {}, spec.config_path, exec_start)
+    text, keys = rc.plan(
+        spec.config_format,
+        spec.name,
+        current,
+        params["config"] or {},
+        spec.config_path,
+        exec_start,
+        allow_insecure_tcp=bool(params.get("allow_insecure_tcp")),
+    )
     if keys and binaries:
         try:
             engine.validate(text)
@@ -60,6 +69,16 @@ def _missing_users(group: str | None, users: list[str]) -> list[str]:
     return [u for u in users if u not in members]
 
 
+def _keyring_is(text: str | None, fingerprint: str) -> bool:
+    """The keyring on the host holds exactly the pinned key (else it is fetched and checked again)."""
+    if text is None:
+        return False
+    try:
+        return ri.key_fingerprints(text.encode()) == [fingerprint]
+    except ri.InstallError:
+        return False
+
+
 def plan(host: Host, engine: Engine, params: dict[str, Any]) -> Plan:
     osr = ri.parse_os_release(host.read("/etc/os-release") or "")
     distro = ri.check_supported(osr)
@@ -74,8 +93,9 @@ def plan(host: Host, engine: Engine, params: dict[str, Any]) -> Plan:
     if params["users"] and spec.group is None:
         raise rc.ConfigError(f"users: {spec.name} has no group that grants access to it; only docker has one")
     if params["source"] == "upstream":
-        key_url, keyring, line = ri.upstream_repo(distro, osr.codename, apt.architecture())
-        if host.read(ri.DOCKER_LIST) != line or host.read(keyring) is None:
+        p.key_fingerprint = ri.expected_fingerprint(params.get("upstream_key_fingerprint"))
+        key_url, keyring, line = ri.upstream_repo(distro, osr.codename, apt.architecture(), params.get("upstream_url"))
+        if host.read(ri.DOCKER_LIST) != line or not _keyring_is(host.read(keyring), p.key_fingerprint):
             p.repo = (key_url, keyring, line)
     p.install = ri.missing(installed, packages, params["version"])
     binaries = all(installed.values())
@@ -113,7 +133,8 @@ def execute(host: Host, engine: Engine, params: dict[str, Any], p: Plan) -> None
         return
     if p.repo:
         key_url, keyring, line = p.repo
-        host.write(keyring, host.fetch(key_url).decode(), 0o644)
+        # Nothing is written (key, list, index) unless the downloaded key is the pinned one.
+        host.write(keyring, ri.check_signing_key(host.fetch(key_url), p.key_fingerprint, key_url), 0o644)
         host.write(ri.DOCKER_LIST, line, 0o644)
         apt.update()
     if p.install:

@@ -143,3 +143,80 @@ def test_validate_podman():
         validate_podman({"engine": "cgroupfs"})
     with pytest.raises(ConfigError, match=r"config.engine.cgroup_manager: 'systemdd' is not one of systemd, cgroupfs"):
         validate_podman({"engine": {"cgroup_manager": "systemdd"}})
+
+
+# ----------------------------------------------------------------------------- engine API on the network
+
+TLS = {
+    "tlsverify": True,
+    "tlscacert": "/etc/docker/ca.pem",
+    "tlscert": "/etc/docker/cert.pem",
+    "tlskey": "/etc/docker/key.pem",
+}
+
+
+@pytest.mark.parametrize(
+    "hosts",
+    [
+        ["tcp://0.0.0.0:2375"],
+        ["unix:///var/run/docker.sock", "tcp://10.0.0.5:2375"],
+        ["10.0.0.5:2375"],  # dockerd reads an address without a scheme as tcp://
+        ["TCP://[::]:2376"],
+    ],
+)
+def test_docker_tcp_host_without_tls_verification_is_refused(hosts):
+    with pytest.raises(ConfigError) as err:
+        validate_docker({"hosts": hosts})
+    message = str(err.value)
+    assert message.startswith("config.hosts: ")
+    assert "without TLS client verification" in message
+    assert "tlsverify: true with tlscacert, tlscert and tlskey" in message
+    assert "allow_insecure_tcp" in message
+
+
+@pytest.mark.parametrize(
+    ("extra", "missing"),
+    [
+        ({"tls": True, "tlscert": "/c.pem", "tlskey": "/k.pem"}, "tlsverify"),  # encrypted, but anyone may connect
+        ({"tlsverify": False, **{k: v for k, v in TLS.items() if k != "tlsverify"}}, "tlsverify"),
+        ({"tlsverify": True, "tlscert": "/c.pem", "tlskey": "/k.pem"}, "tlscacert"),
+        ({"tlsverify": True, "tlscacert": "/ca.pem", "tlscert": "", "tlskey": "/k.pem"}, "tlscert"),
+    ],
+)
+def test_docker_tcp_host_with_incomplete_tls_names_what_is_missing(extra, missing):
+    with pytest.raises(ConfigError, match=rf"config.hosts: .*missing: {missing}\b"):
+        validate_docker({"hosts": ["tcp://10.0.0.5:2376"], **extra})
+
+
+def test_docker_tcp_host_with_tls_verification_or_explicit_opt_in_is_accepted():
+    validate_docker({"hosts": ["unix:///var/run/docker.sock", "tcp://10.0.0.5:2376"], **TLS})
+    validate_docker({"hosts": ["tcp://0.0.0.0:2375"]}, allow_insecure_tcp=True)
+    validate_docker({"hosts": ["unix:///var/run/docker.sock", "fd://"]})
+
+
+def test_plan_refuses_an_insecure_tcp_host_already_in_the_file_and_honours_the_opt_in():
+    current = '{"hosts": ["tcp://0.0.0.0:2375"]}'
+    with pytest.raises(ConfigError, match=r"config.hosts: 'tcp://0.0.0.0:2375' "):
+        plan("json", "docker", current, {"debug": True}, "/etc/docker/daemon.json")
+    _text, keys = plan("json", "docker", current, {"debug": True}, "/etc/docker/daemon.json", allow_insecure_tcp=True)
+    assert keys == ["debug"]
+    # removing the key (null) is the other way out
+    _text, keys = plan("json", "docker", current, {"hosts": None}, "/etc/docker/daemon.json")
+    assert keys == ["hosts"]
+
+
+def test_containerd_grpc_tcp_address_needs_mutual_tls():
+    with pytest.raises(ConfigError) as err:
+        validate_containerd({"version": 2, "grpc": {"tcp_address": "0.0.0.0:8888"}})
+    message = str(err.value)
+    assert message.startswith("config.grpc.tcp_address: '0.0.0.0:8888' ")
+    assert "missing: grpc.tcp_tls_ca, grpc.tcp_tls_cert, grpc.tcp_tls_key" in message
+    assert "allow_insecure_tcp" in message
+    with pytest.raises(ConfigError, match=r"missing: grpc.tcp_tls_ca\b"):  # TLS without client verification
+        validate_containerd({"grpc": {"tcp_address": "10.0.0.5:8888", "tcp_tls_cert": "/c", "tcp_tls_key": "/k"}})
+    tls = {"tcp_tls_ca": "/ca.pem", "tcp_tls_cert": "/c.pem", "tcp_tls_key": "/k.pem"}
+    validate_containerd({"version": 2, "grpc": {"tcp_address": "10.0.0.5:8888", **tls}})
+    validate_containerd({"version": 2, "grpc": {"tcp_address": "0.0.0.0:8888"}}, allow_insecure_tcp=True)
+    validate_containerd({"version": 2, "grpc": {"address": "/run/containerd/containerd.sock", "tcp_address": ""}})
+    with pytest.raises(ConfigError, match=r"config.grpc.tcp_address"):
+        plan("toml", "containerd", "", {"grpc": {"tcp_address": "0.0.0.0:8888"}}, "/etc/containerd/config.toml")
