@@ -110,3 +110,27 @@ def whole(value: Any, where: str, low: int, high: int) -> int:
     if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value) and low <= int(value) <= high:
         return int(value)
     raise NotAllowed(f"{where}: {_show(value)} is not allowed; use a whole number from {low} to {high}")
+
+
+# ---------------------------------------------------------------------------------------------- Prometheus client
+# Kinds for the autoscale module's Prometheus client, compiled like the table above (anchored with \Z).
+_PATTERNS.update(
+    {
+        # A base URL: no userinfo ('@'), query, fragment, spaces, quotes or control characters
+        "http_url": (
+            r"https?://[A-Za-z0-9._~!&()*+,;=:%/\[\]-]{1,2048}",
+            "an http(s) URL like http://mon1:9090 or https://mon1.example.net/prometheus",
+        ),
+        # HTTP basic auth (RFC 7617), sent base64-encoded in a header: the user without ':', no control characters
+        "http_user": (r"[!-9;-~]{1,256}", "1-256 printable ASCII characters other than ':' and space"),
+        "http_password": (r"[^\x00-\x1f\x7f-\x9f]{1,1024}", "1-1024 characters, no control characters"),
+        # Bearer token (RFC 6750 token68)
+        "bearer_token": (r"[A-Za-z0-9._~+/-]{1,8192}={0,2}", "letters, digits and '-._~+/', then up to two '='"),
+    }
+)
+_COMPILED.update(
+    {
+        kind: re.compile(_PATTERNS[kind][0] + r"\Z")
+        for kind in ("http_url", "http_user", "http_password", "bearer_token")
+    }
+)

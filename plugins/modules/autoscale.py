@@ -18,10 +18,13 @@ description:
   - Above the current count, at most O(scale_up_limit) replicas are added per check.
   - The result is then clamped to [O(min_replicas), O(max_replicas)]. A current count outside that range is brought
     into it even without a usable metric.
-  - A missing (V(null)), NaN, infinite or negative metric, a Prometheus that cannot be reached or answers no series,
-    several series or NaN gives RV(decision=hold) with RV(reason) saying why; the module never scales on bad data.
+  - A missing (V(null)), NaN, infinite or negative metric, one so large the recommendation overflows, a Prometheus
+    that cannot be reached or answers no series, several series, NaN, or anything that is not its API's JSON answer
+    (an HTML error page, a truncated or oversized body, a list where an object belongs, a sample without a value, ...)
+    gives RV(decision=hold) with RV(reason) saying what was wrong; the module never scales on bad data.
   - Parameters out of range (O(min_replicas) > O(max_replicas), O(target_value) <= 0, ...) fail with a message naming
-    the parameter. So does a query Prometheus rejects as malformed.
+    the parameter. So do a query Prometheus rejects as malformed, a bad O(prometheus_url) and bad credentials.
+  - Credentials never appear in RV(reason), messages, O(state_file) or O(audit_log).
   - >-
     The module changes nothing on hosts. C(changed) reports that the decision changes the replica count
     (RV(decision) is not V(hold)), so C(when: result is changed) triggers a redeploy. Writing O(state_file) and
@@ -52,7 +55,26 @@ options:
     description:
       - Base URL of a Prometheus server, for example V(http://mon1:9090). O(query) is evaluated there as an instant
         query (C(/api/v1/query)).
+      - V(http) or V(https), a host name or IP address (IPv6 in brackets), an optional port and path prefix; no query,
+        fragment, spaces, quotes or control characters.
+      - Credentials inside the URL (V(http://user:pass@host)) are refused; use O(prometheus_username) and
+        O(prometheus_password), or O(prometheus_bearer_token).
       - Exactly one of O(metric_value) and O(prometheus_url) must be given.
+    type: str
+  prometheus_username:
+    description:
+      - User name for HTTP basic authentication to O(prometheus_url), sent in an C(Authorization) header (never along
+        a redirect). Printable ASCII without C(:) or spaces.
+      - Requires O(prometheus_password).
+    type: str
+  prometheus_password:
+    description:
+      - Password for HTTP basic authentication (with O(prometheus_username)); no control characters.
+    type: str
+  prometheus_bearer_token:
+    description:
+      - Bearer token sent as C(Authorization: Bearer <token>) to O(prometheus_url) (never along a redirect).
+      - Mutually exclusive with O(prometheus_username) and O(prometheus_password).
     type: str
   query:
     description:
@@ -144,6 +166,18 @@ EXAMPLES = r"""
     audit_log: /var/log/fleet-autoscaler/decisions.log
   register: web_scale
 
+- name: Decide from a Prometheus behind basic authentication
+  containerops.fleet.autoscale:
+    service: web
+    current_replicas: 2
+    prometheus_url: https://mon1.example.net/prometheus
+    prometheus_username: fleet
+    prometheus_password: "{{ vault_prometheus_password }}"
+    query: avg(rate(fleet_demo_requests_total{service="web"}[1m]))
+    target_value: 5
+    max_replicas: 6
+  register: web_scale
+
 - name: Redeploy with the new count when the decision changes it
   ansible.builtin.include_tasks: tasks/redeploy_service.yml
   vars:
@@ -196,6 +230,9 @@ ARGUMENT_SPEC = {
     "target_value": {"type": "float", "required": True},
     "metric_value": {"type": "float"},
     "prometheus_url": {"type": "str"},
+    "prometheus_username": {"type": "str"},
+    "prometheus_password": {"type": "str", "no_log": True},
+    "prometheus_bearer_token": {"type": "str", "no_log": True},
     "query": {"type": "str"},
     "prometheus_timeout": {"type": "float", "default": 10},
     "validate_certs": {"type": "bool", "default": True},
@@ -212,9 +249,18 @@ ARGUMENT_SPEC = {
 def main() -> None:
     module = AnsibleModule(
         argument_spec=ARGUMENT_SPEC,
-        mutually_exclusive=[("metric_value", "prometheus_url")],
+        mutually_exclusive=[
+            ("metric_value", "prometheus_url"),
+            ("prometheus_bearer_token", "prometheus_username"),
+            ("prometheus_bearer_token", "prometheus_password"),
+        ],
         required_one_of=[("metric_value", "prometheus_url")],
-        required_together=[("prometheus_url", "query")],
+        required_together=[("prometheus_url", "query"), ("prometheus_username", "prometheus_password")],
+        required_by={
+            "prometheus_username": "prometheus_url",
+            "prometheus_password": "prometheus_url",
+            "prometheus_bearer_token": "prometheus_url",
+        },
         supports_check_mode=True,
     )
     run(module)

@@ -11,7 +11,8 @@ recommendation > current        -> at most current + scale_up_limit (default max
                                    at most max(2 x current, current + 4) after one check)
 then clamped to [min_replicas, max_replicas]; a current count outside the range is brought
 into it even when there is no usable metric.
-missing / NaN / infinite / negative metric -> hold (after the clamp), reason says why.
+missing / NaN / infinite / negative metric, or one so large the recommendation overflows -> hold (after the
+clamp), reason says why.
 """
 
 from __future__ import annotations
@@ -130,8 +131,11 @@ def decide(
 
     if metric_value is None:  # metric_problem() returned None, so this cannot happen; it narrows the type
         raise AutoscaleError("metric_value: missing")
-    rec = recommend(current, metric_value, limits.target_value, limits.tolerance)
     ratio = metric_value / limits.target_value
+    if not all(math.isfinite(x) for x in (ratio, current * ratio, current * metric_value / limits.target_value)):
+        why = f"metric value {_num(metric_value)} is too large for target {_num(limits.target_value)} (overflows)"
+        return _clamped(current, current, limits, None, f"{why}; not scaling on bad data")
+    rec = recommend(current, metric_value, limits.target_value, limits.tolerance)
     seen = (
         f"metric {_num(metric_value)} vs target {_num(limits.target_value)} "
         f"(ratio {ratio:.3f}, tolerance {_num(limits.tolerance)})"

@@ -3,7 +3,9 @@
 """The containerops.fleet.autoscale module's work: read the metric, decide, record, report.
 
 `check(params, ...)` does it all from the module's parameters and returns the result dict;
-`run(module)` is the only place errors become fail_json.
+`run(module)` is the only place errors become fail_json.  Credentials (prometheus_password,
+prometheus_bearer_token, anything given inside prometheus_url) never reach a result, a message, the
+state file or the audit log: the client never puts them in a message, and `scrub` masks them anyway.
 """
 
 from __future__ import annotations
@@ -25,16 +27,17 @@ from ansible_collections.containerops.fleet.plugins.module_utils.autoscale.hpa i
     Limits,
     audit_record,
     decide,
-    metric_problem,
     validate,
 )
 from ansible_collections.containerops.fleet.plugins.module_utils.autoscale.prometheus import (
     BadQuery,
     MetricUnavailable,
     query_value,
+    url_secrets,
 )
 
 DEFAULT_KEY = "default"
+MASK = "********"
 
 
 def limits_from(params: dict[str, Any]) -> Limits:
@@ -58,12 +61,29 @@ def read_metric(params: dict[str, Any]) -> tuple[float | None, str | None]:
                     params["query"],
                     timeout=params.get("prometheus_timeout") or 10.0,
                     validate_certs=params.get("validate_certs", True),
+                    username=params.get("prometheus_username"),
+                    password=params.get("prometheus_password"),
+                    bearer_token=params.get("prometheus_bearer_token"),
                 ),
                 None,
             )
         except MetricUnavailable as exc:
             return None, str(exc)
     return params.get("metric_value"), None
+
+
+def secrets(params: dict[str, Any]) -> list[str]:
+    """Every credential the parameters hold (longest first), to be masked in whatever leaves the module."""
+    found = [params.get("prometheus_password"), params.get("prometheus_bearer_token")]
+    found += url_secrets(params.get("prometheus_url"))
+    return sorted({s for s in found if isinstance(s, str) and s}, key=len, reverse=True)
+
+
+def scrub(text: str, params: dict[str, Any]) -> str:
+    """`text` with every credential of `params` masked (defence in depth: no message is built with one)."""
+    for secret in secrets(params):
+        text = text.replace(secret, MASK)
+    return text
 
 
 def check(params: dict[str, Any], check_mode: bool = False, now: float | None = None) -> dict[str, Any]:
@@ -80,8 +100,9 @@ def check(params: dict[str, Any], check_mode: bool = False, now: float | None = 
     window = limits.scale_down_stabilization
     recent = [count for _when, count in within_window(history.get(key, []), now, window)]
 
-    decision = decide(current, metric, limits, recent, metric_error=unavailable)
-    usable = metric if unavailable is None and metric_problem(metric) is None else None
+    why_unavailable = None if unavailable is None else scrub(unavailable, params)
+    decision = decide(current, metric, limits, recent, metric_error=why_unavailable)
+    usable = metric if decision.recommendation is not None else None  # None: the decision could not use it
 
     if not check_mode:
         if state_file and decision.recommendation is not None:
@@ -111,6 +132,8 @@ def check(params: dict[str, Any], check_mode: bool = False, now: float | None = 
 def run(module) -> None:
     """Module entry point: the one place an error becomes fail_json."""
     params = module.params
+    # Credentials given inside prometheus_url are refused below; hide them from every output (invocation included).
+    module.no_log_values.update(url_secrets(params.get("prometheus_url")))
     if not params.get("state_file") and params["scale_down_stabilization"] > 0:
         module.warn(
             "scale_down_stabilization has no memory without state_file: every check stands alone, "
@@ -119,7 +142,7 @@ def run(module) -> None:
     try:
         result = check(params, check_mode=module.check_mode)
     except (AutoscaleError, BadQuery, HistoryError) as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=scrub(str(exc), params))
     if not module._diff:
         result.pop("diff")
     module.exit_json(**result)

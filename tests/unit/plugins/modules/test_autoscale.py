@@ -4,16 +4,21 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import stat
 import subprocess
 import sys
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from ansible_collections.containerops.fleet.plugins.module_utils.autoscale import runner
 from ansible_collections.containerops.fleet.plugins.module_utils.autoscale.history import (
     HistoryError,
     load,
@@ -22,6 +27,7 @@ from ansible_collections.containerops.fleet.plugins.module_utils.autoscale.histo
     within_window,
 )
 from ansible_collections.containerops.fleet.plugins.module_utils.autoscale.hpa import AutoscaleError
+from ansible_collections.containerops.fleet.plugins.module_utils.autoscale.prometheus import BadQuery, MetricUnavailable
 from ansible_collections.containerops.fleet.plugins.module_utils.autoscale.runner import check
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -190,3 +196,214 @@ def test_module_rejects_bad_parameters(tmp_path, args, message):
     assert rc == 1
     assert out["failed"] is True
     assert message in out["msg"]
+
+
+# --------------------------------------------------------------------------- hostile Prometheus answers
+
+_ONE = '{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,VALUE]}]}}'
+_MALFORMED_BODIES = {
+    "data-list": (200, '{"status":"success","data":[1]}', "data is a list, not an object"),
+    "result-dict": (200, '{"status":"success","data":{"resultType":"vector","result":{}}}', "result is a dict"),
+    "no-value": (200, '{"status":"success","data":{"resultType":"vector","result":[{"metric":{}}]}}', "no value"),
+    "short-value": (
+        200,
+        '{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":["x"]}]}}',
+        "not a [time, number] pair",
+    ),
+    "not-json": (200, "this is not json", "not JSON"),
+    "html-200": (200, "<html><body>Login</body></html>", "not JSON"),
+    "html-400": (400, "<html><body>Bad Request</body></html>", "answered HTTP 400"),
+    "html-502": (502, "<html><body>Bad Gateway</body></html>", "answered HTTP 502"),
+    "huge-int": (
+        200,
+        '{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,' + "9" * 400 + "]}]}}",
+        "out of range",
+    ),
+    "huge-float": (
+        200,
+        '{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"1.7e308"]}]}}',
+        "too large",
+    ),
+    "nan": (200, _ONE.replace("VALUE", '"NaN"'), "NaN"),
+    "inf": (200, _ONE.replace("VALUE", '"+Inf"'), "inf"),
+    "list": (200, "[1, 2, 3]", "no status"),
+    "item-list": (200, '{"status":"success","data":{"resultType":"vector","result":[[1,"2"]]}}', "not an object"),
+    "type-missing": (200, '{"status":"success","data":{"result":[]}}', "resultType is missing"),
+}
+
+
+class _Malformed(BaseHTTPRequestHandler):
+    authorization: list[str | None] = []
+
+    def do_GET(self):
+        type(self).authorization.append(self.headers.get("Authorization"))
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query).get("query", [""])[0]
+        status, body, _named = _MALFORMED_BODIES.get(query, (200, _GOOD, ""))
+        payload = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+_GOOD = '{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"300"]}]}}'
+
+
+@pytest.fixture(scope="module")
+def hostile_prometheus():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Malformed)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("query", sorted(_MALFORMED_BODIES))
+def test_malformed_prometheus_answer_holds_naming_what_was_wrong(hostile_prometheus, tmp_path, query):
+    state, audit = tmp_path / "state.json", tmp_path / "audit.log"
+    result = check(
+        params(prometheus_url=hostile_prometheus, query=query, state_file=str(state), audit_log=str(audit)), now=T0
+    )
+    assert (result["decision"], result["desired_replicas"], result["changed"]) == ("hold", 4, False)
+    assert result["metric_value"] is None and result["recommendation"] is None
+    assert result["reason"].startswith("hold at 4: ") and result["reason"].endswith("; not scaling on bad data")
+    assert _MALFORMED_BODIES[query][2] in result["reason"]
+    assert not state.exists()
+    [line] = audit.read_text().splitlines()
+    assert json.loads(line)["decision"] == "hold"
+
+
+def test_malformed_answer_holds_in_the_module_process_too(hostile_prometheus, tmp_path):
+    rc, out = run_module(
+        {
+            "current_replicas": 2,
+            "prometheus_url": hostile_prometheus,
+            "query": "data-list",
+            "target_value": 100,
+            "max_replicas": 10,
+        },
+        tmp_path,
+    )
+    assert (rc, out["decision"], out["changed"]) == (0, "hold", False)
+    assert "data is a list, not an object" in out["reason"]
+
+
+# --------------------------------------------------------------------------- credentials
+
+
+def test_credentials_in_the_url_fail_naming_the_options_and_are_never_shown(tmp_path):
+    audit = tmp_path / "audit.log"
+    rc, out = run_module(
+        {
+            "current_replicas": 2,
+            "prometheus_url": "http://fleet:hunter2s3cret@127.0.0.1:1",
+            "query": "up",
+            "target_value": 100,
+            "max_replicas": 10,
+            "audit_log": str(audit),
+        },
+        tmp_path,
+    )
+    assert rc == 1 and out["failed"] is True
+    assert "prometheus_username" in out["msg"] and "prometheus_password" in out["msg"]
+    assert "hunter2s3cret" not in json.dumps(out)
+    assert not audit.exists()
+
+
+def test_credentials_in_the_url_fail_in_the_runner():
+    with pytest.raises(BadQuery, match="prometheus_username"):
+        check(params(prometheus_url="http://fleet:hunter2s3cret@127.0.0.1:1", query="up"), now=T0)
+
+
+def test_password_goes_in_a_header_and_nowhere_else(hostile_prometheus, tmp_path):
+    state, audit = tmp_path / "state.json", tmp_path / "audit.log"
+    _Malformed.authorization.clear()
+    rc, out = run_module(
+        {
+            "service": "web",
+            "current_replicas": 2,
+            "prometheus_url": hostile_prometheus,
+            "prometheus_username": "fleet",
+            "prometheus_password": "hunter2s3cret",
+            "query": "good",
+            "target_value": 100,
+            "max_replicas": 10,
+            "state_file": str(state),
+            "audit_log": str(audit),
+        },
+        tmp_path,
+    )
+    assert (rc, out["decision"], out["desired_replicas"]) == (0, "scale_up", 6)
+    assert _Malformed.authorization == ["Basic " + base64.b64encode(b"fleet:hunter2s3cret").decode()]
+    for text in (json.dumps(out), state.read_text(), audit.read_text()):
+        assert "hunter2s3cret" not in text
+
+
+def test_bearer_token_goes_in_a_header_and_nowhere_else(hostile_prometheus, tmp_path):
+    _Malformed.authorization.clear()
+    rc, out = run_module(
+        {
+            "current_replicas": 2,
+            "prometheus_url": hostile_prometheus,
+            "prometheus_bearer_token": "tok3n.s3cret",
+            "query": "not-json",
+            "target_value": 100,
+            "max_replicas": 10,
+        },
+        tmp_path,
+    )
+    assert (rc, out["decision"]) == (0, "hold")
+    assert _Malformed.authorization == ["Bearer tok3n.s3cret"]
+    assert "tok3n.s3cret" not in json.dumps(out)
+
+
+def test_a_secret_echoed_by_prometheus_is_scrubbed_from_the_reason(monkeypatch):
+    def echo(*_args, **kwargs):
+        raise MetricUnavailable(f"proxy says: bad password {kwargs['password']} for {kwargs['username']}")
+
+    monkeypatch.setattr(runner, "query_value", echo)
+    result = check(
+        params(
+            prometheus_url="http://mon1:9090", query="up", prometheus_username="fleet", prometheus_password="hunter2"
+        ),
+        now=T0,
+    )
+    assert result["decision"] == "hold"
+    assert "hunter2" not in result["reason"] and "********" in result["reason"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"prometheus_username": "fleet"}, "prometheus_username, prometheus_password"),
+        ({"prometheus_password": "s3cret"}, "prometheus_username, prometheus_password"),
+        (
+            {"prometheus_username": "fleet", "prometheus_password": "s3cret", "prometheus_bearer_token": "tok3n"},
+            "mutually exclusive",
+        ),
+    ],
+)
+def test_module_rejects_bad_credential_combinations(tmp_path, args, message):
+    base = {"current_replicas": 2, "prometheus_url": "http://127.0.0.1:1", "query": "up", "target_value": 1}
+    rc, out = run_module({**base, "max_replicas": 10, **args}, tmp_path)
+    assert rc == 1
+    assert message in out["msg"]
+
+
+def test_module_credentials_need_prometheus_url(tmp_path):
+    rc, out = run_module(
+        {
+            "current_replicas": 2,
+            "metric_value": 1,
+            "target_value": 1,
+            "max_replicas": 10,
+            "prometheus_bearer_token": "tok3n",
+        },
+        tmp_path,
+    )
+    assert rc == 1
+    assert "required by 'prometheus_bearer_token': prometheus_url" in out["msg"]

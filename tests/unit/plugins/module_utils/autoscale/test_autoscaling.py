@@ -236,3 +236,28 @@ def test_audit_record_writes_null_for_an_unusable_metric():
     assert record["metric"] is None
     assert record["decision"] == "hold"
     assert record["time"] == "1970-01-01T00:00:00Z"
+
+
+# --------------------------------------------------------------------------- huge numbers
+
+
+@pytest.mark.parametrize(
+    ("current", "metric", "target"),
+    [
+        (4, 1.7e308, 0.5),  # the ratio overflows to inf
+        (10, 1e308, 1.0),  # current x metric overflows
+        (4, 1e300, 1e-10),
+        (10, 1e308, 100.0),  # current x metric overflows before the division
+    ],
+)
+def test_a_metric_so_large_the_recommendation_overflows_holds(current, metric, target):
+    limits = Limits(min_replicas=1, max_replicas=20, target_value=target)
+    d = decide(current, metric, limits)
+    assert (d.decision, d.desired_replicas, d.recommendation) == (HOLD, current, None)
+    assert "too large" in d.reason and "not scaling on bad data" in d.reason
+    json.loads(audit_record(service="web", metric_value=metric, current_replicas=current, decision=d, now=0))
+
+
+def test_a_large_but_computable_metric_still_scales_up_to_the_limit():
+    d = decide(4, 1e12, L)
+    assert (d.decision, d.desired_replicas) == (SCALE_UP, 8)
