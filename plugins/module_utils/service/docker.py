@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import socket
 import time
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -35,6 +37,7 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service.spec im
     SpecError,
     container_body,
     diff_fields,
+    probe_url,
     seal,
     spec_hash,
 )
@@ -45,6 +48,7 @@ class Started:
     replica: int
     id: str
     name: str
+    url: str | None = None  # the HTTP health check, probed from the host (spec.probe_url); None: the engine's
 
 
 @dataclass
@@ -177,9 +181,7 @@ class DockerService:
         for i in range(0, len(entries), step):
             batch = entries[i : i + step]
             self._parallel(lambda e: self.engine.restart_container(e["Id"]), batch)
-            failed = self._wait_healthy(
-                [Started(replica_from_list(e).index, e["Id"], replica_from_list(e).name) for e in batch]
-            )
+            failed = self._wait_healthy([self._started(replica_from_list(e)) for e in batch])
             if failed:
                 raise DeployError(self._failure_message(failed, "restart"), {"endpoints": self.endpoints()})
         return {"changed": True, "endpoints": self.endpoints()}
@@ -276,7 +278,7 @@ class DockerService:
             body = container_body(
                 self.spec, replica=idx, digest=digest, host_ports=ports, address=self.address, key=self.seal_key
             )
-            new = Started(idx, self.engine.create_container(name, body), name)
+            new = Started(idx, self.engine.create_container(name, body), name, probe_url(self.spec, ports))
             started.append(new)
             self.engine.start_container(new.id)
             return new
@@ -301,11 +303,24 @@ class DockerService:
                     break
         return taken
 
+    def _started(self, r: Replica) -> Started:
+        """A running replica, to wait on like a new one (its HTTP check probed from here when it has one)."""
+        return Started(r.index, r.id, r.name, probe_url(self.spec, list(r.ports)))
+
     def _wait_healthy(self, started: list[Started]) -> list[tuple[Started, str]]:
-        """Wait up to update.monitor for every started replica; return the ones that failed, with why."""
-        deadline = time.monotonic() + self.spec["update"]["monitor"]
+        """Wait up to update.monitor for every started replica; return the ones that failed, with why.
+
+        An HTTP check on a published port is probed from this host (the way the kubelet does it), so an image
+        with no shell, curl or wget proves its health too; healthcheck.start_period, interval, timeout and retries
+        mean what they mean to Docker.  Other checks are the engine's.
+        """
+        hc = self.spec.get("healthcheck") or {}
+        began = time.monotonic()
+        deadline = began + self.spec["update"]["monitor"]
         pending = {s.id: s for s in started}
         failed: list[tuple[Started, str]] = []
+        misses: dict[str, list[str]] = {}
+        next_probe: dict[str, float] = {}
         while pending:
             for cid, s in list(pending.items()):
                 state = self.engine.inspect_container(cid)["State"]
@@ -313,6 +328,18 @@ class DockerService:
                 if not state.get("Running") or state.get("Restarting"):
                     failed.append((s, f"exited with code {state.get('ExitCode')}: {state.get('Error') or ''}".strip()))
                     del pending[cid]
+                elif s.url:
+                    if time.monotonic() < next_probe.get(cid, 0):
+                        continue
+                    next_probe[cid] = time.monotonic() + float(hc.get("interval") or 2)
+                    why = http_probe(s.url, float(hc.get("timeout") or 2))
+                    if why is None:
+                        del pending[cid]
+                    elif time.monotonic() - began >= float(hc.get("start_period") or 0):
+                        misses.setdefault(cid, []).append(why)
+                        if len(misses[cid]) >= int(hc.get("retries") or 3):
+                            failed.append((s, "health check failed: " + why))
+                            del pending[cid]
                 elif health == "unhealthy":
                     failed.append((s, "health check failed: " + _last_health_output(state)))
                     del pending[cid]
@@ -322,13 +349,12 @@ class DockerService:
                 break
             if time.monotonic() > deadline:
                 for cid, s in pending.items():
-                    state = self.engine.inspect_container(cid)["State"]
+                    if s.url:
+                        last = (misses.get(cid) or ["no answer yet"])[-1]
+                    else:
+                        last = _last_health_output(self.engine.inspect_container(cid)["State"])
                     failed.append(
-                        (
-                            s,
-                            f"not healthy within {self.spec['update']['monitor']:g} s (update.monitor): "
-                            + _last_health_output(state),
-                        )
+                        (s, f"not healthy within {self.spec['update']['monitor']:g} s (update.monitor): {last}")
                     )
                 break
             time.sleep(self.poll)
@@ -360,7 +386,7 @@ class DockerService:
         self._when_engine_back(lambda: self._parallel(lambda r: self.engine.start_container(r.id), restarted))
         back = stopped_old + [r for r in restarted if r not in stopped_old]
         if back:
-            self._when_engine_back(lambda: self._wait_healthy([Started(r.index, r.id, r.name) for r in back]))
+            self._when_engine_back(lambda: self._wait_healthy([self._started(r) for r in back]))
 
     def _when_engine_back(self, step: Callable[[], Any]) -> Any:
         """Run `step`; while the engine cannot be reached at all (no HTTP answer), retry until engine_wait."""
@@ -393,3 +419,14 @@ def _last_health_output(state: dict[str, Any]) -> str:
         if line not in seen:
             seen.append(line)
     return " | ".join(seen)
+
+
+def http_probe(url: str, timeout: float) -> str | None:
+    """GET url from this host: None when it answers 2xx/3xx, else why not (status or connection error)."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="GET"), timeout=timeout) as resp:
+            return None if resp.status < 400 else f"GET {url}: {resp.status}"
+    except urllib.error.HTTPError as exc:
+        return f"GET {url}: {exc.code} {exc.reason}"
+    except (OSError, ValueError) as exc:
+        return f"GET {url}: {getattr(exc, 'reason', None) or exc}"

@@ -34,6 +34,7 @@ class Replica:
     health: str  # healthy | unhealthy | starting | none
     port: int | None
     address: str = ""
+    ports: tuple[int, ...] = ()  # every published host port, in the order of the spec's ports
 
     @property
     def healthy(self) -> bool:
@@ -73,6 +74,7 @@ def replica_from_list(entry: dict[str, Any]) -> Replica:
         running=entry.get("State") == "running",
         health=health,
         port=ports[0] if ports else None,
+        ports=tuple(ports),
         address=labels.get(L_ADDRESS, ""),
     )
 

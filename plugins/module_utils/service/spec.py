@@ -252,11 +252,37 @@ def health_path(spec: dict[str, Any]) -> str | None:
     return hc.get("http_path")
 
 
-def docker_healthcheck(spec: dict[str, Any]) -> dict[str, Any] | None:
+def probe_index(spec: dict[str, Any]) -> int | None:
+    """Which of the spec's ports an HTTP health check goes to, when that port is published (else None)."""
+    hc = spec.get("healthcheck") or {}
+    if not hc.get("http_path"):
+        return None
+    for i, port in enumerate(spec.get("ports") or []):
+        if port["container"] == hc.get("port") and port["protocol"] == "tcp":
+            return i
+    return None
+
+
+def probe_url(spec: dict[str, Any], host_ports: list[int]) -> str | None:
+    """The URL container_service probes from the host, as the kubelet does: no shell or tool in the image needed."""
+    i = probe_index(spec)
+    if i is None or i >= len(host_ports):
+        return None
+    host = spec.get("bind_address") or "127.0.0.1"
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{host_ports[i]}{spec['healthcheck']['http_path']}"
+
+
+def docker_healthcheck(spec: dict[str, Any], outside: bool = False) -> dict[str, Any] | None:
     """The Docker Healthcheck body; an HTTP path is probed from inside with curl, wget or python3."""
     hc = spec.get("healthcheck")
     if not hc:
         return None
+    if outside and probe_index(spec) is not None:
+        # Probed from the host by container_service (probe_url); the image's own HEALTHCHECK is switched off.
+        return {"Test": ["NONE"]}
     if hc["http_path"]:
         # Exec form: the URL is an argument ($0 of the script), never part of shell text.
         url = f"http://127.0.0.1:{hc['port']}{hc['http_path']}"
@@ -317,7 +343,7 @@ def container_body(
     }
     if spec["command"]:
         body["Cmd"] = spec["command"]
-    health = docker_healthcheck(spec)
+    health = docker_healthcheck(spec, outside=True)
     if health:
         body["Healthcheck"] = health
     return body

@@ -8,7 +8,9 @@ in order and what is left on the host.  Steps the driver runs in parallel are co
 
 from __future__ import annotations
 
+import http.server
 import re
+import threading
 from typing import Any
 
 import pytest
@@ -444,3 +446,71 @@ def test_an_engine_that_never_comes_back_fails_clearly():
     svc.engine_wait = 0
     with pytest.raises(EngineError, match="cannot reach the Docker engine"):
         svc.present()
+
+
+# ---------------------------------------------------------------------- HTTP health probed from the host
+
+
+class _Health(http.server.BaseHTTPRequestHandler):
+    status = 200
+    seen: list[str] = []
+
+    def do_GET(self):
+        type(self).seen.append(self.path)
+        self.send_response(type(self).status)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def probe_server():
+    """A replica's published port, answered on this host; the image itself has no shell or tool at all."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Health.status, _Health.seen = 200, []
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def http_spec(version: str, port: int) -> dict[str, Any]:
+    return normalize(
+        {
+            "name": SERVICE,
+            "image": IMAGE["RepoTags"][0],
+            "replicas": 1,
+            "env": {"VERSION": version},
+            "ports": [{"container": 8000, "host_range": f"{port}-{port}"}],
+            "healthcheck": {"http_path": "/healthz?deep=1&x=y", "interval": 0.1, "retries": 2, "timeout": 1},
+            "bind_address": "127.0.0.1",
+            "update": {"monitor": 5, "order": "stop-first"},
+        }
+    )
+
+
+def test_an_http_check_is_probed_from_the_host_not_inside_the_image(probe_server):
+    engine = FakeEngine()
+    engine.health = lambda c: [None]  # the engine runs no check: Healthcheck NONE
+    result = service(engine, http_spec("1", probe_server)).present()
+    assert result["changed"] and len(engine.running()) == 1
+    (body,) = [c.body for c in engine.containers_by_id.values()]
+    assert body["Healthcheck"] == {"Test": ["NONE"]}
+    assert _Health.seen and set(_Health.seen) == {"/healthz?deep=1&x=y"}
+
+
+def test_a_failing_http_check_from_the_host_rolls_back(probe_server):
+    engine = FakeEngine()
+    engine.health = lambda c: [None]
+    failing = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("Failing", (_Health,), {"status": 503}))
+    threading.Thread(target=failing.serve_forever, daemon=True).start()
+    try:
+        service(engine, http_spec("1", probe_server)).present()
+        old = engine.running()
+        bad = failing.server_address[1]
+        with pytest.raises(DeployError, match=rf"GET http://127.0.0.1:{bad}/healthz\?deep=1&x=y: 503") as err:
+            service(engine, http_spec("2", bad)).present()
+    finally:
+        failing.shutdown()
+    assert err.value.result["rolled_back"] is True
+    assert engine.running() == old

@@ -12,8 +12,10 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service.spec im
     SpecError,
     container_body,
     diff_fields,
+    docker_healthcheck,
     memory_bytes,
     normalize,
+    probe_url,
     spec_hash,
 )
 
@@ -86,9 +88,14 @@ def test_container_body_carries_labels_ports_health_and_limits():
     assert body["HostConfig"]["NanoCpus"] == 500_000_000
     assert body["HostConfig"]["Memory"] == 128 * 1024**2
     assert "FLEET_REPLICA=web-2@10.0.0.5" in body["Env"]
-    # Exec form: the URL is the script's $0, an argument, never shell text.
-    assert body["Healthcheck"]["Test"] == ["CMD", "/bin/sh", "-c", HTTP_PROBE, "http://127.0.0.1:8000/healthz"]
-    assert body["Healthcheck"]["Interval"] == 2_000_000_000
+    # The HTTP check on a published port is probed from the host (container_service): the image's own is off.
+    assert body["Healthcheck"] == {"Test": ["NONE"]}
+    assert probe_url(spec, [20005]) == "http://10.0.0.5:20005/healthz"
+    # Where no published port serves it (swarm, or an unpublished port), it runs inside, in exec form: the URL
+    # is the script's $0, an argument, never shell text.
+    inside = docker_healthcheck(spec)
+    assert inside["Test"] == ["CMD", "/bin/sh", "-c", HTTP_PROBE, "http://127.0.0.1:8000/healthz"]
+    assert inside["Interval"] == 2_000_000_000
 
 
 def test_command_healthcheck_forms():
@@ -135,10 +142,9 @@ def test_a_hostile_health_path_never_reaches_a_probe(path):
 @pytest.mark.parametrize("path", ["/x;id", "/bad&true", "/q?a=1&b=2", "/x(1)"])
 def test_url_characters_a_shell_would_read_stay_an_argument(path):
     """`&` in a query string once made a failing check pass; now the URL is never shell text."""
-    body = container_body(
-        normalize({**BASE, "healthcheck": {"http_path": path}}), replica=1, digest="d", host_ports=[1], address="a"
-    )
-    assert body["Healthcheck"]["Test"] == ["CMD", "/bin/sh", "-c", HTTP_PROBE, f"http://127.0.0.1:8000{path}"]
+    spec = normalize({**BASE, "healthcheck": {"http_path": path}})
+    assert docker_healthcheck(spec)["Test"] == ["CMD", "/bin/sh", "-c", HTTP_PROBE, f"http://127.0.0.1:8000{path}"]
+    assert probe_url(spec, [20001]) == f"http://127.0.0.1:20001{path}"
 
 
 @pytest.mark.parametrize(
