@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
 LAB := $(PYTHON) tools/lab/lab.py
+K8S := $(PYTHON) tools/lab/k8s.py
 LINK := .build/collections/ansible_collections/containerops/fleet
 SANITY_TREE := .build/ansible-test/ansible_collections/containerops/fleet
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml)))
@@ -17,8 +18,8 @@ export ANSIBLE_COLLECTIONS_PATH := $(abspath .build/collections)
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help demo lab-up lab-down lab-status venv venv-test link test test-unit lint sanity molecule machine-deps \
-        molecule-% e2e e2e-fresh galaxy bench clean
+.PHONY: help demo lab-up lab-down lab-status k8s-up k8s-down k8s-status venv venv-test link test test-unit lint sanity \
+        molecule machine-deps molecule-% e2e e2e-fresh galaxy bench clean
 
 help: ## This list
 	@grep -hE '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -47,6 +48,15 @@ lab-down: ## Remove the lab hosts and their network
 
 lab-status: ## Show the lab hosts
 	$(LAB) status
+
+k8s-up: ## Bring up the single-node Kubernetes lab (binaries: FLEET_K8S_BIN, default ../shared/k8s/bin)
+	$(K8S) up
+
+k8s-down: ## Stop the Kubernetes lab (by PID) and remove its state
+	$(K8S) down
+
+k8s-status: ## Show the Kubernetes lab's components and node
+	$(K8S) status
 
 demo: venv link lab-up ## Lab up, then site.yml on it, then what runs where
 	$(BIN)/ansible-playbook -i inventories/lab playbooks/site.yml
@@ -92,9 +102,11 @@ e2e: venv-test link lab-up machine-deps ## End-to-end tests on the lab hosts (py
 	$(BIN)/pytest -q --durations=10 $(foreach t,$(E2E),tests/e2e/test_$(t).py)
 
 # The suite proves each step on hosts that start as new servers: a lab left by `make demo` or an earlier run
-# (swarm formed, services scaled, registry set up) is removed first, as on a bare CI machine.
+# (swarm formed, services scaled, registry set up) is removed first, as on a bare CI machine.  So is the
+# Kubernetes lab: test_k8s_live brings it up again from FLEET_K8S_BIN (binaries and images stay cached).
 e2e-fresh: ## End-to-end tests on a lab rebuilt from nothing (the host image stays cached)
 	$(LAB) down
+	$(K8S) down
 	$(MAKE) --no-print-directory e2e
 
 galaxy: venv-test ## Build the tarball, install it into an empty project offline, use it there

@@ -1,0 +1,80 @@
+# Copyright: (c) 2026, containerops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Kubernetes lab's pure parts: where the binaries are found, what is unpacked, what its configs say."""
+
+from __future__ import annotations
+
+import importlib.util
+import ipaddress
+import json
+import lzma
+import sys
+from pathlib import Path
+
+_TOOLS = Path(__file__).resolve().parents[3] / "tools" / "lab"
+sys.path.insert(0, str(_TOOLS))  # k8s.py imports lab.py beside it
+_SPEC = importlib.util.spec_from_file_location("fleet_k8s_lab", _TOOLS / "k8s.py")
+k8s = importlib.util.module_from_spec(_SPEC)
+sys.modules.setdefault("fleet_k8s_lab", k8s)  # dataclasses look their module up by name
+_SPEC.loader.exec_module(k8s)
+
+
+def _binaries(where: Path, suffix: str = ".xz") -> None:
+    where.mkdir(parents=True)
+    for name in k8s.BINARIES:
+        with lzma.open(where / f"{name}{suffix}", "wb") as fh:
+            fh.write(f"#!/bin/sh\necho {name}\n".encode())
+
+
+def test_binaries_are_found_in_the_directory_or_its_bin(tmp_path, monkeypatch):
+    monkeypatch.delenv("FLEET_K8S_BIN", raising=False)
+    assert not k8s.binaries_available(tmp_path)
+    _binaries(tmp_path / "shared" / "bin")
+    assert k8s.source_dir(str(tmp_path / "shared")) == tmp_path / "shared" / "bin"
+    monkeypatch.setenv("FLEET_K8S_BIN", str(tmp_path / "shared" / "bin"))
+    assert k8s.source_dir() == tmp_path / "shared" / "bin"
+
+
+def test_unpack_decompresses_once_per_source_file(tmp_path):
+    _binaries(tmp_path / "src")
+    dest = tmp_path / "cache" / "kubectl"
+    dest.parent.mkdir()
+    assert k8s._unpack(tmp_path / "src" / "kubectl.xz", dest) is True
+    assert dest.read_text() == "#!/bin/sh\necho kubectl\n" and dest.stat().st_mode & 0o111
+    assert k8s._unpack(tmp_path / "src" / "kubectl.xz", dest) is False
+
+
+def test_everything_listens_on_loopback_apart_from_docker(tmp_path):
+    cluster = k8s.Cluster(source=tmp_path, state=tmp_path / "state", node="vm")
+    kubelet = json.loads(k8s.kubelet_config(cluster))
+    assert kubelet["address"] == kubelet["healthzBindAddress"] == "127.0.0.1" and kubelet["readOnlyPort"] == 0
+    assert kubelet["makeIPTablesUtilChains"] is False
+    assert kubelet["containerRuntimeEndpoint"] == f"unix://{cluster.socket}"
+    toml = k8s.containerd_config(cluster)
+    assert f'address = "{cluster.socket}"' in toml and "restrict_oom_score_adj = true" in toml
+    assert f'Root = "{cluster.run_dir}/runc"' in toml and "/run/containerd/" not in toml
+    cni = json.loads(k8s.cni_config(cluster))
+    bridge = cni["plugins"][0]
+    assert bridge["bridge"] != "docker0" and bridge["ipMasq"] is False
+    pods = ipaddress.ip_network(bridge["ipam"]["ranges"][0][0]["subnet"])
+    assert not pods.overlaps(ipaddress.ip_network("172.16.0.0/12"))
+    assert not ipaddress.ip_network(cluster.service_cidr).overlaps(ipaddress.ip_network("172.16.0.0/12"))
+
+
+def test_a_long_state_path_moves_the_sockets_to_run(tmp_path):
+    short = k8s.Cluster(source=tmp_path, state=Path("/srv/lab/k8s"), node="vm")
+    assert short.run_dir == Path("/srv/lab/k8s/run")
+    deep = k8s.Cluster(source=tmp_path, state=Path("/" + "d" * 90) / "k8s", node="vm")
+    assert deep.run_dir.parent == Path("/run") and len(str(deep.socket)) < 100
+
+
+def test_a_kubeconfig_carries_its_certificates(tmp_path):
+    cluster = k8s.Cluster(source=tmp_path, state=tmp_path / "state", node="vm")
+    cluster.pki.mkdir(parents=True)
+    for name in ("ca.crt", "admin.crt", "admin.key"):
+        (cluster.pki / name).write_text(name)
+    k8s.write_kubeconfig(cluster, cluster.kubeconfig, "admin")
+    doc = json.loads(cluster.kubeconfig.read_text())
+    assert doc["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:6443"
+    assert set(doc["users"][0]["user"]) == {"client-certificate-data", "client-key-data"}
+    assert cluster.kubeconfig.stat().st_mode & 0o777 == 0o600
