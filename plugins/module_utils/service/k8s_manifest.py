@@ -6,12 +6,19 @@ autoscaling/v2 HorizontalPodAutoscaler (when autoscaling is asked for).  Pure: d
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import L_HASH, SpecError
 
 MANAGER = "containerops.fleet"  # server-side apply field manager
+# Holds .spec.replicas while autoscaling is turned on, so that dropping the field from our apply does not reset
+# it (the documented server-side apply handover); the autoscaler then owns the count.
+HANDOVER_MANAGER = "containerops.fleet-handover-to-hpa"
+DEADLINE_REASON = "ProgressDeadlineExceeded"
+# Every kind a service may be made of: (apiVersion, kind), in apply order.
+KINDS = (("apps/v1", "Deployment"), ("v1", "Service"), ("autoscaling/v2", "HorizontalPodAutoscaler"))
 L_NAME = "app.kubernetes.io/name"
 L_MANAGED = "app.kubernetes.io/managed-by"
 
@@ -233,15 +240,38 @@ def render(
     return out
 
 
-def rollout_state(dep: dict[str, Any], replicas: int) -> tuple[str, str]:
-    """('done' | 'progressing' | 'failed', why) of a Deployment as the API returns it (a dict)."""
+def deadline_exceeded(dep: dict[str, Any]) -> dict[str, Any] | None:
+    """The Deployment's Progressing condition when it says ProgressDeadlineExceeded, else None."""
+    for cond in (dep.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Progressing" and cond.get("reason") == DEADLINE_REASON:
+            return cond
+    return None
+
+
+def stale_deadline(dep: dict[str, Any] | None) -> str | None:
+    """The lastUpdateTime of a ProgressDeadlineExceeded condition present before a rollout starts (None if none).
+
+    The controller leaves such a condition in place when the next rollout goes to an existing ReplicaSet and
+    until that rollout makes progress: it is about an earlier rollout and must not fail this one.
+    """
+    cond = deadline_exceeded(dep or {})
+    return (cond.get("lastUpdateTime") or cond.get("lastTransitionTime") or "") if cond else None
+
+
+def rollout_state(dep: dict[str, Any], replicas: int, stale: str | None = None) -> tuple[str, str]:
+    """('done' | 'progressing' | 'failed', why) of a Deployment as the API returns it (a dict).
+
+    Nothing in the status counts until the controller has observed the current generation; a
+    ProgressDeadlineExceeded condition with the lastUpdateTime `stale` (seen before this rollout) is an earlier
+    rollout's.
+    """
     meta, spec, status = dep.get("metadata") or {}, dep.get("spec") or {}, dep.get("status") or {}
-    for cond in status.get("conditions") or []:
-        if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
-            return "failed", f"ProgressDeadlineExceeded: {cond.get('message', '')}"
     want = spec.get("replicas", replicas)
     if (status.get("observedGeneration") or 0) < (meta.get("generation") or 0):
         return "progressing", "the controller has not observed the new generation yet"
+    cond = deadline_exceeded(dep)
+    if cond and (stale is None or (cond.get("lastUpdateTime") or cond.get("lastTransitionTime") or "") != stale):
+        return "failed", f"{DEADLINE_REASON}: {cond.get('message', '')}"
     updated = status.get("updatedReplicas") or 0
     available = status.get("availableReplicas") or 0
     total = status.get("replicas") or 0
@@ -252,3 +282,47 @@ def rollout_state(dep: dict[str, Any], replicas: int) -> tuple[str, str]:
     if available < want:
         return "progressing", f"{available}/{want} updated replicas available"
     return "done", f"{available}/{want} replicas updated and available"
+
+
+def progress_mark(dep: dict[str, Any]) -> tuple[int, ...]:
+    """What changes when a rollout makes progress (the counts the controller compares, and the generation)."""
+    status = dep.get("status") or {}
+    return tuple(
+        int(status.get(k) or 0)
+        for k in ("observedGeneration", "replicas", "updatedReplicas", "readyReplicas", "availableReplicas")
+    )
+
+
+def owns_replicas(dep: dict[str, Any], manager: str = MANAGER) -> bool:
+    """Whether `manager`'s server-side apply owns .spec.replicas of the Deployment (from its managedFields)."""
+    return any(
+        entry.get("manager") == manager
+        and entry.get("operation") == "Apply"
+        and "f:replicas" in ((entry.get("fieldsV1") or {}).get("f:spec") or {})
+        for entry in (dep.get("metadata") or {}).get("managedFields") or []
+    )
+
+
+def replicas_handover(dep: dict[str, Any]) -> dict[str, Any]:
+    """The apply (by HANDOVER_MANAGER) that co-owns the current .spec.replicas before ours drops the field."""
+    meta = dep["metadata"]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": meta["name"], "namespace": meta.get("namespace")},
+        "spec": {"replicas": (dep.get("spec") or {}).get("replicas", 1)},
+    }
+
+
+def rollback_template(previous: dict[str, Any]) -> dict[str, Any]:
+    """The pod template of the Deployment as it was before this run (what `rollout undo` would mean here)."""
+    template = json.loads(json.dumps((previous.get("spec") or {}).get("template") or {}))
+    meta = template.setdefault("metadata", {})
+    meta.pop("creationTimestamp", None)
+    (meta.get("labels") or {}).pop("pod-template-hash", None)
+    return template
+
+
+def is_ours(obj: dict[str, Any] | None) -> bool:
+    """Made by this collection (its managed-by label): only such objects are deleted when no longer wanted."""
+    return bool(obj) and ((obj.get("metadata") or {}).get("labels") or {}).get(L_MANAGED) == MANAGER

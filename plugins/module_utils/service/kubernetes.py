@@ -3,13 +3,17 @@
 """container_service with platform=kubernetes: the thin layer over the official `kubernetes` client.
 
 Server-side apply (field manager containerops.fleet) of what k8s_manifest renders; whether anything
-changes is decided by a server dry run first, which is also all check mode does.  Then waits for the
-rollout and fails fast on ProgressDeadlineExceeded, optionally putting the previous ReplicaSet's pod
-template back.
+changes is decided by a server dry run first, which is also all check mode does.  Objects of the service
+that are no longer wanted (the autoscaler after `autoscale` is removed, the Service after `ports`) are
+deleted; turning autoscaling on hands `.spec.replicas` to the autoscaler without a dip.  Then waits for the
+rollout until the controller decides: done, or ProgressDeadlineExceeded (this wait outlasts
+progressDeadlineSeconds so the controller speaks first), optionally putting the Deployment's previous pod
+template back.  `absent` returns once the foreground deletion is complete.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -31,8 +35,10 @@ try:
 except ImportError:  # only needed where platform=kubernetes runs (usually the controller)
     HAS_KUBERNETES = False
 
-REVISION = "deployment.kubernetes.io/revision"
 IGNORED_META = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp")
+# How long past progressDeadlineSeconds without any progress this wait goes on when the controller has not
+# marked ProgressDeadlineExceeded (it does about a second after the deadline; a stale condition it never renews).
+DEADLINE_GRACE = 10.0
 
 
 class KubernetesError(Exception):
@@ -61,9 +67,12 @@ def _api_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
+def _comparable(obj: dict[str, Any], autoscaled: bool = False) -> dict[str, Any]:
     meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in IGNORED_META}
-    return {"metadata": meta, "spec": obj.get("spec")}
+    spec = obj.get("spec")
+    if autoscaled and obj.get("kind") == "Deployment" and isinstance(spec, dict):
+        spec = {k: v for k, v in spec.items() if k != "replicas"}  # the autoscaler's to set, not ours to compare
+    return {"metadata": meta, "spec": spec}
 
 
 @dataclass
@@ -105,15 +114,17 @@ class KubernetesService:
         except NotFoundError:
             return None
 
-    def _apply(self, body: dict[str, Any], dry_run: bool) -> dict[str, Any]:
+    def _apply(
+        self, body: dict[str, Any], dry_run: bool, manager: str = manifest.MANAGER, force: bool = True
+    ) -> dict[str, Any]:
         try:
             return (
                 self._resource(body)
                 .server_side_apply(
                     body=body,
                     namespace=self.namespace,
-                    field_manager=manifest.MANAGER,
-                    force_conflicts=True,
+                    field_manager=manager,
+                    force_conflicts=force,
                     dry_run="All" if dry_run else None,
                 )
                 .to_dict()
@@ -140,9 +151,38 @@ class KubernetesService:
 
     # ------------------------------------------------------------------ entry points
 
+    def _delete(self, api_version: str, kind: str, foreground: bool = False) -> None:
+        res = self.dynamic.resources.get(api_version=api_version, kind=kind)
+        with contextlib.suppress(NotFoundError):  # gone already
+            res.delete(
+                name=self.spec["name"],
+                namespace=self.namespace,
+                propagation_policy="Foreground" if foreground else "Background",
+            )
+
+    def _wait_gone(self, objects: list[tuple[str, str]], what: str) -> None:
+        """Until none of `objects` ((apiVersion, kind) of this service) exists any more, within the deadline."""
+        end = time.monotonic() + self.deadline + DEADLINE_GRACE
+        left = list(objects)
+        while True:
+            left = [(a, k) for a, k in left if self._get(a, k, self.spec["name"]) is not None]
+            if not left:
+                return
+            if time.monotonic() > end:
+                kinds = ", ".join(k for _a, k in left)
+                raise KubernetesError(
+                    f"{what}: {kinds} {self.namespace}/{self.spec['name']} still being deleted after "
+                    f"{self.deadline + DEADLINE_GRACE:g} s (a finalizer that nothing removes?)",
+                    {"changed": True, "endpoints": self.endpoints()},
+                )
+            time.sleep(min(self.poll, 0.5))
+
+    # ------------------------------------------------------------------ entry points
+
     @_api_errors
     def present(self) -> dict[str, Any]:
         digest = self._digest()
+        autoscaled = bool(self.autoscale)
         wanted = manifest.render(
             self.spec,
             namespace=self.namespace,
@@ -150,49 +190,83 @@ class KubernetesService:
             progress_deadline=int(self.deadline),
             autoscale=self.autoscale,
         )
+        live = {kind: self._get(api, kind, self.spec["name"]) for api, kind in manifest.KINDS}
+        # A deletion still in progress (state=absent just before, or someone else's) ends before anything is applied:
+        # an apply to an object being deleted is lost with it.
+        dying = [
+            (api, kind)
+            for api, kind in manifest.KINDS
+            if (live[kind] or {}).get("metadata", {}).get("deletionTimestamp")
+        ]
+        if dying and not self.check_mode:
+            self._wait_gone(dying, "apply")
+            live.update({kind: None for _api, kind in dying})
+        wanted_kinds = {body["kind"] for body in wanted}
+        unwanted = [
+            (api, kind) for api, kind in manifest.KINDS if kind not in wanted_kinds and manifest.is_ours(live[kind])
+        ]
         before, after, changed_kinds = {}, {}, []
         for body in wanted:
-            live = self._get(body["apiVersion"], body["kind"], body["metadata"]["name"])
+            current = live[body["kind"]]
             dry = self._apply(body, dry_run=True)
-            if live is None or _comparable(live) != _comparable(dry):
+            if current is None or _comparable(current, autoscaled) != _comparable(dry, autoscaled):
                 changed_kinds.append(body["kind"])
-                before[body["kind"]] = _comparable(live) if live else None
+                before[body["kind"]] = _comparable(current) if current else None
                 after[body["kind"]] = _comparable(dry)
+        handover = autoscaled and live["Deployment"] is not None and manifest.owns_replicas(live["Deployment"])
+        if handover and "Deployment" not in changed_kinds:
+            changed_kinds.insert(0, "Deployment")  # our apply must let go of .spec.replicas
+        for _api, kind in unwanted:
+            before[kind], after[kind] = _comparable(live[kind]), None
+        removed = [kind for _api, kind in unwanted]
+        changed = bool(changed_kinds or removed)
         result: dict[str, Any] = {
-            "changed": bool(changed_kinds),
+            "changed": changed,
             "spec_hash": digest,
             "rolled_back": False,
-            "plan": {"action": "apply" if changed_kinds else "none", "objects": changed_kinds},
+            "plan": {"action": "apply" if changed else "none", "objects": changed_kinds, "remove": removed},
+            "removed": removed,
             # Env values shown as keyed digests: the variable that changed is visible, its value is not.
             "diff": {
                 "before": json.dumps(self._sealed(before), indent=1, sort_keys=True),
                 "after": json.dumps(self._sealed(after), indent=1, sort_keys=True),
             },
         }
-        if changed_kinds and not self.check_mode:
-            previous = self._get("apps/v1", "Deployment", self.spec["name"])
+        if changed and not self.check_mode:
+            previous = live["Deployment"]
+            stale = manifest.stale_deadline(previous)
+            # Objects no longer wanted go first: an old autoscaler must not rescale what this apply sets.
+            for api, kind in unwanted:
+                self._delete(api, kind)
+            if unwanted:
+                self._wait_gone(unwanted, "removing what is no longer wanted")
+            if handover:
+                # Turning autoscaling on: another manager co-owns the current count first, so dropping the field
+                # from our apply leaves it as it is (no reset to 1) until the autoscaler changes it.
+                self._apply(
+                    manifest.replicas_handover(previous), dry_run=False, manager=manifest.HANDOVER_MANAGER, force=False
+                )
             for body in wanted:
                 if body["kind"] in changed_kinds:
                     self._apply(body, dry_run=False)
-            self._wait(wanted[0], previous)
+            if "Deployment" in changed_kinds:
+                self._wait(wanted[0], previous, stale)
         result["endpoints"] = self.endpoints()
         return result
 
     @_api_errors
     def absent(self) -> dict[str, Any]:
         removed = []
-        for api_version, kind in (
-            ("autoscaling/v2", "HorizontalPodAutoscaler"),
-            ("v1", "Service"),
-            ("apps/v1", "Deployment"),
-        ):
+        for api_version, kind in reversed(manifest.KINDS):
             if self._get(api_version, kind, self.spec["name"]) is None:
                 continue
-            removed.append(kind)
+            removed.append((api_version, kind))
             if not self.check_mode:
-                res = self.dynamic.resources.get(api_version=api_version, kind=kind)
-                res.delete(name=self.spec["name"], namespace=self.namespace, propagation_policy="Foreground")
-        return {"changed": bool(removed), "endpoints": [], "removed": removed}
+                # Foreground: the Deployment goes only after its ReplicaSets and their pods are gone.
+                self._delete(api_version, kind, foreground=True)
+        if removed and not self.check_mode:
+            self._wait_gone(removed, "state absent")
+        return {"changed": bool(removed), "endpoints": [], "removed": [kind for _api, kind in removed]}
 
     @_api_errors
     def restarted(self) -> dict[str, Any]:
@@ -210,45 +284,66 @@ class KubernetesService:
             "%Y-%m-%dT%H:%M:%SZ", time.gmtime()
         )
         self._apply(body, dry_run=False)
-        self._wait(body, live)
+        self._wait(body, live, manifest.stale_deadline(live))
         return {"changed": True, "endpoints": self.endpoints()}
 
     # ------------------------------------------------------------------ rollout
 
-    def _wait(self, body: dict[str, Any], previous: dict[str, Any] | None) -> None:
-        end = time.monotonic() + self.deadline
+    def _rollout(self, stale: str | None) -> tuple[str, str]:
+        """Follow the rollout until the controller decides: ('done' | 'failed' | 'stalled' | 'deleted', why).
+
+        The controller marks ProgressDeadlineExceeded progressDeadlineSeconds after the rollout's last progress
+        (about a second later in practice); this wait counts the same way and gives it DEADLINE_GRACE more, so
+        the failure is the controller's, named by it.  It ends on its own ('stalled') only when the controller
+        stays silent, as it does when an earlier rollout's condition is still in place.
+        """
+        limit = self.deadline + DEADLINE_GRACE
+        seen: tuple[int, ...] = ()
+        last_progress = time.monotonic()
         while True:
-            dep = self._get("apps/v1", "Deployment", self.spec["name"]) or {}
-            state, why = manifest.rollout_state(dep, self.spec["replicas"])
-            if state == "done":
-                return
-            if state == "failed" or time.monotonic() > end:
-                why = why if state == "failed" else f"not rolled out within {self.deadline:g} s: {why}"
-                rolled_back = self._rollback(body, previous) if self.rollback_on_failure else False
-                raise KubernetesError(
-                    f"rollout of deployment {self.namespace}/{self.spec['name']} failed: {why}"
-                    + ("; rolled back to the previous ReplicaSet's pod template" if rolled_back else ""),
-                    {"changed": True, "rolled_back": rolled_back, "endpoints": self.endpoints()},
+            dep = self._get("apps/v1", "Deployment", self.spec["name"])
+            if dep is None:
+                return "deleted", "the Deployment was deleted during the rollout"
+            state, why = manifest.rollout_state(dep, self.spec["replicas"], stale)
+            if state in ("done", "failed"):
+                return state, why
+            mark = manifest.progress_mark(dep)
+            if mark != seen:
+                seen, last_progress = mark, time.monotonic()
+            elif time.monotonic() - last_progress > limit:
+                return "stalled", (
+                    f"no progress for {limit:g} s (progressDeadlineSeconds {self.deadline:g} and "
+                    f"{DEADLINE_GRACE:g} s more) and no {manifest.DEADLINE_REASON} from the controller: {why}"
                 )
             time.sleep(self.poll)
 
+    def _wait(self, body: dict[str, Any], previous: dict[str, Any] | None, stale: str | None) -> None:
+        state, why = self._rollout(stale)
+        if state == "done":
+            return
+        rolled_back = self.rollback_on_failure and self._rollback(body, previous)
+        raise KubernetesError(
+            f"rollout of deployment {self.namespace}/{self.spec['name']} failed: {why}"
+            + ("; rolled back to the Deployment's previous pod template" if rolled_back else ""),
+            {"changed": True, "rolled_back": rolled_back, "endpoints": self.endpoints()},
+        )
+
     def _rollback(self, body: dict[str, Any], previous: dict[str, Any] | None) -> bool:
-        """Apply the pod template of the ReplicaSet before the newest one (what `kubectl rollout undo` does)."""
+        """Apply the Deployment's pod template from before this run (fetched before the apply) and wait for it.
+
+        Not "the ReplicaSet before the newest": which one that is depends on whether the controller has created
+        the new ReplicaSet yet, and after an earlier failure it can be the broken one.
+        """
         if previous is None:
             return False
-        rs_api = self.dynamic.resources.get(api_version="apps/v1", kind="ReplicaSet")
-        sets = rs_api.get(namespace=self.namespace, label_selector=f"{manifest.L_NAME}={self.spec['name']}").to_dict()
-        ordered = sorted(
-            sets.get("items") or [], key=lambda rs: int((rs["metadata"].get("annotations") or {}).get(REVISION, 0))
-        )
-        if len(ordered) < 2:
-            return False
-        template = json.loads(json.dumps(ordered[-2]["spec"]["template"]))
-        template["metadata"].get("labels", {}).pop("pod-template-hash", None)
+        template = manifest.rollback_template(previous)
         undo = json.loads(json.dumps(body))
         undo["spec"]["template"] = template
         undo["metadata"]["annotations"][L_HASH] = (template["metadata"].get("annotations") or {}).get(L_HASH, "")
+        failing = self._get("apps/v1", "Deployment", self.spec["name"])
         self._apply(undo, dry_run=False)
+        # The failed rollout's own ProgressDeadlineExceeded stays until this one makes progress: not its verdict.
+        self._rollout(manifest.stale_deadline(failing))
         return True
 
     def endpoints(self) -> list[dict[str, Any]]:

@@ -174,3 +174,85 @@ def test_unsupported_fields_are_refused_by_name(params, autoscale, field):
 )
 def test_rollout_state(dep, state):
     assert manifest.rollout_state(dep, 2)[0] == state
+
+
+def _timed_out(when: str) -> dict:
+    return {"type": "Progressing", "reason": "ProgressDeadlineExceeded", "message": "m", "lastUpdateTime": when}
+
+
+def test_a_deadline_condition_counts_only_once_the_new_generation_is_observed():
+    """Issue 19: the condition an earlier rollout left failed the next one before the controller looked at it."""
+    lagging = {
+        "metadata": {"generation": 3},
+        "spec": {"replicas": 2},
+        "status": {"observedGeneration": 2, "conditions": [_timed_out("2026-01-01T00:00:00Z")]},
+    }
+    assert manifest.rollout_state(lagging, 2) == (
+        "progressing",
+        "the controller has not observed the new generation yet",
+    )
+
+
+def test_a_stale_deadline_condition_is_ignored_and_a_new_one_is_not():
+    stale = "2026-01-01T00:00:00Z"
+    before = {"status": {"conditions": [_timed_out(stale)]}}
+    assert manifest.stale_deadline(before) == stale and manifest.stale_deadline(None) is None
+    observed = {
+        "metadata": {"generation": 3},
+        "spec": {"replicas": 2},
+        "status": {"observedGeneration": 3, "updatedReplicas": 1, "conditions": [_timed_out(stale)]},
+    }
+    assert manifest.rollout_state(observed, 2, stale) == ("progressing", "1/2 replicas updated")
+    observed["status"]["conditions"] = [_timed_out("2026-01-01T00:05:00Z")]
+    state, why = manifest.rollout_state(observed, 2, stale)
+    assert state == "failed" and why.startswith("ProgressDeadlineExceeded: ")
+
+
+def test_progress_mark_changes_with_the_counts_the_controller_compares():
+    dep = {"status": {"observedGeneration": 2, "replicas": 3, "updatedReplicas": 1}}
+    mark = manifest.progress_mark(dep)
+    dep["status"]["readyReplicas"] = 1
+    assert manifest.progress_mark(dep) != mark and manifest.progress_mark({}) == (0, 0, 0, 0, 0)
+
+
+def test_replicas_ownership_and_the_handover_apply():
+    dep = {
+        "metadata": {
+            "name": "web",
+            "namespace": "apps",
+            "managedFields": [
+                {
+                    "manager": "kube-controller-manager",
+                    "operation": "Update",
+                    "fieldsV1": {"f:spec": {"f:replicas": {}}},
+                },
+                {"manager": manifest.MANAGER, "operation": "Apply", "fieldsV1": {"f:spec": {"f:replicas": {}}}},
+            ],
+        },
+        "spec": {"replicas": 3},
+    }
+    assert manifest.owns_replicas(dep)
+    assert not manifest.owns_replicas(dep, manifest.HANDOVER_MANAGER)
+    assert not manifest.owns_replicas({"metadata": {"managedFields": [dep["metadata"]["managedFields"][0]]}})
+    assert manifest.replicas_handover(dep) == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "apps"},
+        "spec": {"replicas": 3},
+    }
+
+
+def test_rollback_template_is_the_live_template_without_server_fields():
+    dep = render()[0]
+    dep["spec"]["template"]["metadata"]["creationTimestamp"] = None
+    dep["spec"]["template"]["metadata"]["labels"]["pod-template-hash"] = "abc"
+    template = manifest.rollback_template(dep)
+    assert "creationTimestamp" not in template["metadata"] and "pod-template-hash" not in template["metadata"]["labels"]
+    assert template["metadata"]["annotations"][L_HASH] == "abc123"
+    assert "pod-template-hash" in dep["spec"]["template"]["metadata"]["labels"]  # a copy
+
+
+def test_only_objects_with_our_managed_by_label_are_ours():
+    assert manifest.is_ours(render()[1])
+    assert not manifest.is_ours({"metadata": {"labels": {"app.kubernetes.io/managed-by": "Helm"}}})
+    assert not manifest.is_ours(None)
