@@ -175,15 +175,19 @@ def test_weights_1_2_3_share_the_traffic_config_change_reloads_not_restarts(lb, 
     assert host("lb1").run_expect([0], "systemctl show -p MainPID --value haproxy").stdout.strip() == master
 
 
-def test_invalid_balance_fails_with_haproxys_message_and_old_config_keeps_serving(lb, host):
+@pytest.mark.parametrize("balance", ["bogus", "roundrobin\n    stats enable\n    stats uri /admin"])
+def test_an_invalid_balance_is_refused_by_name_and_the_old_config_keeps_serving(lb, host, balance):
+    """Refused before anything is rendered (a newline once enabled an admin stats page on the public frontend)."""
     lb1 = host("lb1")
     master = lb1.run_expect([0], "systemctl show -p MainPID --value haproxy").stdout.strip()
-    bogus = {"web_balance": "bogus", "web_weights": [1, 2, 3]}
+    before = lb1.file("/etc/haproxy/haproxy.cfg").content_string
+    bogus = {"web_balance": balance, "web_weights": [1, 2, 3]}
     proc = run_playbook(REPLICAS, "--skip-tags", "replicas", "-e", json.dumps(bogus), check=False)
     assert proc.returncode != 0
-    assert "balance only supports 'roundrobin'" in proc.stdout
-    # Not installed, nothing restarted, and the running configuration still answers. (Compared by content rather
-    # than checksum: other e2e files converge lb1 with their own services while this file runs in parallel.)
-    assert "balance bogus" not in lb1.file("/etc/haproxy/haproxy.cfg").content_string
+    assert "haproxy_services[web].balance: " in proc.stdout and "is not one of roundrobin" in proc.stdout
+    # Not installed, nothing restarted, and the running configuration still answers.
+    after = lb1.file("/etc/haproxy/haproxy.cfg").content_string
+    assert "bogus" not in after and "stats uri /admin" not in after
+    assert after == before
     assert lb1.run_expect([0], "systemctl show -p MainPID --value haproxy").stdout.strip() == master
     assert sum(replicas(lb, 30).values()) == 30
