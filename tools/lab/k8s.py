@@ -563,6 +563,7 @@ def start_controllers(cluster: Cluster) -> None:
             f"--service-account-private-key-file={pki / 'sa.key'}", f"--root-ca-file={pki / 'ca.crt'}",
             f"--cluster-signing-cert-file={pki / 'ca.crt'}", f"--cluster-signing-key-file={pki / 'ca.key'}",
             f"--service-cluster-ip-range={cluster.service_cidr}", "--allocate-node-cidrs=false", "--profiling=false",
+            "--horizontal-pod-autoscaler-sync-period=5s",  # a lab: autoscaler decisions in seconds, not 15
         ],
     )  # fmt: skip
     start(
@@ -837,7 +838,10 @@ def preflight(cluster: Cluster) -> None:
             continue
         for port in numbers:
             if _port_taken(port):
-                raise LabError(f"port {port} on 127.0.0.1 (for {name}) is taken by another program; free it first")
+                raise LabError(
+                    f"port {port} on 127.0.0.1 (for {name}) is taken by another program - another checkout's "
+                    "Kubernetes lab? (`make k8s-down` there) - free it first"
+                )
     check_cidrs(cluster)
 
 
@@ -852,7 +856,8 @@ def up(cluster: Cluster) -> None:
     ensure_node_name(cluster)
     cluster.state.mkdir(mode=0o700, parents=True, exist_ok=True)
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        # The images are built with Docker while the binaries unpack and the control plane starts.
+        # The images are built with Docker while the binaries unpack and etcd starts, and imported into the
+        # cluster's containerd while the control plane and the kubelet come up.
         images = pool.submit(build_images, cluster)
         ensure_binaries(cluster)
         ensure_pki(cluster)
@@ -862,13 +867,14 @@ def up(cluster: Cluster) -> None:
         write_kubeconfig(cluster, cluster.conf / "scheduler.kubeconfig", "scheduler")
         write_kubeconfig(cluster, cluster.conf / "kubelet.kubeconfig", "kubelet-client")
         start_etcd(cluster)
+        start_containerd(cluster)
+        imported = pool.submit(lambda: import_images(cluster, images.result()))
         start_apiserver(cluster)
         start_controllers(cluster)
-        start_containerd(cluster)
-        import_images(cluster, images.result())
+        start_kubelet(cluster)
+        imported.result()
     (cluster.state / "images.recipe").write_text(recipe + "\n")
-    start_kubelet(cluster)
-    progress(f"node {cluster.node} Ready after {time.monotonic() - started:.0f} s")
+    progress(f"cluster up in {time.monotonic() - started:.0f} s: node {cluster.node} Ready, images imported")
     progress(f"kubeconfig: {_show(cluster.kubeconfig)}  (export FLEET_KUBECONFIG={cluster.kubeconfig})")
     progress(f"kubectl:    {cluster.bin('kubectl')} --kubeconfig {cluster.kubeconfig} get pods -A")
 
