@@ -53,31 +53,36 @@ def definition(**over) -> dict:
     return spec
 
 
+K8S_PY = [sys.executable, str(ROOT / "tools" / "lab" / "k8s.py")]
+
+
 @pytest.fixture(scope="module")
-def kubeconfig() -> str:
-    """FLEET_KUBECONFIG, else the lab cluster (brought up from FLEET_K8S_BIN when it is not running)."""
+def kubeconfig():
+    """FLEET_KUBECONFIG, else the lab cluster: a running one is used and left running; one this module brings up
+    from FLEET_K8S_BIN is taken down again at the end, so the machine is left as it was found."""
     given = os.environ.get("FLEET_KUBECONFIG", "")
     if given:
-        return given
-    source = k8s_lab.source_dir()
+        yield given
+        return
     lab_kubeconfig = str(k8s_lab.ROOT / ".lab" / "k8s" / "kubeconfig")
+    if subprocess.run([*K8S_PY, "status"], capture_output=True, check=False).returncode == 0:
+        yield lab_kubeconfig
+        return
+    source = k8s_lab.source_dir()
     if not k8s_lab.binaries_available(source):
-        status = [sys.executable, str(ROOT / "tools" / "lab" / "k8s.py"), "status"]
-        if subprocess.run(status, capture_output=True, check=False).returncode == 0:
-            return lab_kubeconfig  # a lab cluster brought up earlier still runs
         pytest.skip(
             f"no Kubernetes cluster: set FLEET_KUBECONFIG=/path/to/kubeconfig to use yours, or FLEET_K8S_BIN to a "
             f"directory with the server binaries ({', '.join(k8s_lab.BINARIES)}, plain or .xz; not in {source}) "
             "for tools/lab/k8s.py to bring one up"
         )
     started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "lab" / "k8s.py"), "up"], capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run([*K8S_PY, "up"], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
+        subprocess.run([*K8S_PY, "down"], capture_output=True, check=False)
         pytest.fail(f"tools/lab/k8s.py up failed (rc {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr}")
     print(f"\nKubernetes lab up in {time.monotonic() - started:.0f} s")
-    return lab_kubeconfig
+    yield lab_kubeconfig
+    subprocess.run([*K8S_PY, "down"], capture_output=True, check=False)
 
 
 class Cluster:
