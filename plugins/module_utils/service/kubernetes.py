@@ -283,6 +283,8 @@ class KubernetesService:
         body["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] = time.strftime(
             "%Y-%m-%dT%H:%M:%SZ", time.gmtime()
         )
+        if self.autoscale and manifest.owns_replicas(live):  # as in present: no reset of the count to 1
+            self._apply(manifest.replicas_handover(live), dry_run=False, manager=manifest.HANDOVER_MANAGER, force=False)
         self._apply(body, dry_run=False)
         self._wait(body, live, manifest.stale_deadline(live))
         return {"changed": True, "endpoints": self.endpoints()}

@@ -222,3 +222,14 @@ def test_absent_fails_when_the_delete_never_completes(monkeypatch):
     api = FakeAPI({"Deployment": deployment("x")}, linger=10**9)
     with pytest.raises(driver.KubernetesError, match="still being deleted"):
         service(api, deadline=0.01).absent()
+
+
+def test_a_restart_with_autoscale_hands_replicas_over_too():
+    api = FakeAPI({"Deployment": deployment("same", replicas_owner=manifest.MANAGER)})
+    api.after_apply = [[done(2)]]
+    assert service(api, autoscale={"min": 2, "max": 4, "cpu_utilization": 80}).restarted()["changed"] is True
+    assert [(c[1], c[2]) for c in api.calls] == [
+        ("Deployment", manifest.HANDOVER_MANAGER),
+        ("Deployment", manifest.MANAGER),
+    ]
+    assert "replicas" not in applied(api)[0]["spec"]
