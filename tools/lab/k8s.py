@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import base64
 import concurrent.futures
-import contextlib
 import hashlib
 import ipaddress
 import json
@@ -960,9 +959,6 @@ def down(cluster: Cluster) -> None:
         shutil.rmtree(cluster.run_dir, ignore_errors=True)
     if cluster.state.exists():
         raise LabError(f"could not remove {cluster.state} (something is still mounted under it?)")
-    for empty in (Path("/run/containerd/s"), Path("/run/containerd")):  # containerd 1.6 puts shim sockets there
-        with contextlib.suppress(OSError):
-            empty.rmdir()
     _forget_node_name(cluster)
     progress(f"removed the cluster and {_show(cluster.state)} (binaries stay in {_show(cluster.cache)})")
 
