@@ -30,7 +30,7 @@ from ansible_collections.containerops.fleet.plugins.module_utils.image.context i
 from ansible_collections.containerops.fleet.plugins.module_utils.image.distribute import save_archive
 
 MODULE = "containerops.fleet.container_image"
-CACHE_DIR = os.path.join(os.path.expanduser("~"), ".cache", "containerops.fleet", "images")
+DEFAULT_STATE_DIR = os.path.join("~", ".cache", "containerops.fleet")  # fleet_state_dir, as the roles default it
 
 
 class ActionModule(ActionBase):
@@ -67,6 +67,9 @@ class ActionModule(ActionBase):
         archive = None
         if state == "present" and source == "archive" and args.get("archive_path"):
             archive = self._local_path(args["archive_path"])
+            if self._task.check_mode and not os.path.isfile(archive):
+                # the build that writes it did not run in check mode either
+                return {"changed": True, "msg": f"check mode: {archive} is made by the build a real run does first"}
             ctrl["archive_id"] = pick_archive_image(archive_images(archive), ref, archive)
         if state == "present" and source == "controller":
             image = DockerEngine().inspect_image(ref)
@@ -90,7 +93,8 @@ class ActionModule(ActionBase):
                 ctrl["context_tar"] = self._ship(tmp.name, "context.tar")
             out = self._module(args, task_vars)
         elif needs == "archive":
-            path = archive if source == "archive" else self._controller_archive(ref, ctrl["archive_id"])
+            state_dir = self._templar.template((task_vars or {}).get("fleet_state_dir") or DEFAULT_STATE_DIR)
+            path = archive if source == "archive" else self._controller_archive(ref, ctrl["archive_id"], state_dir)
             ctrl["archive"] = self._ship(path, "image.tar")
             out = self._module(args, task_vars)
         elif needs:
@@ -126,10 +130,12 @@ class ActionModule(ActionBase):
         self._fixup_perms2((self._connection._shell.tmpdir, remote))
         return remote
 
-    def _controller_archive(self, ref: str, image_id: str) -> str:
-        """`docker save` of the controller's image, cached by image ID (saved once, shipped to many hosts)."""
-        os.makedirs(CACHE_DIR, exist_ok=True)
-        path = os.path.join(CACHE_DIR, image_id.split(":", 1)[-1] + ".tar")
+    def _controller_archive(self, ref: str, image_id: str, state_dir: str) -> str:
+        """`docker save` of the controller's image, cached by image ID in fleet_state_dir (saved once, shipped to
+        many hosts)."""
+        cache = os.path.join(os.path.expanduser(str(state_dir)), "images")
+        os.makedirs(cache, mode=0o700, exist_ok=True)
+        path = os.path.join(cache, image_id.split(":", 1)[-1] + ".tar")
         if not os.path.isfile(path):
             save_archive(DockerEngine(), [ref], path)
         return path

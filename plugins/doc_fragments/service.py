@@ -15,7 +15,9 @@ options:
     type: str
     required: true
   image:
-    description: Image reference. It must already be on the host (see C(containerops.fleet.container_image)).
+    description:
+      - Image reference. The service role puts it on the hosts first (O(build), O(archive) or O(pull)); this module
+        itself never pulls, so the image must be on the host when it runs.
     type: str
   pull:
     description:
@@ -156,8 +158,11 @@ options:
     suboptions:
       http_path:
         description:
-          - HTTP path probed inside the container on O(healthcheck.port) (with curl, wget or python3 from the image).
-          - Also what HAProxy checks, unless O(lb.health_path) says otherwise.
+          - HTTP path of the health check on O(healthcheck.port). When that port is published (O(ports)), the module
+            probes C(http://<bind address>:<host port><path>) from the host, the way the kubelet does - no shell or
+            tool is needed in the image, whose own C(HEALTHCHECK) is switched off. Otherwise (or on swarm) it is
+            probed inside the container with curl, wget or python3, in exec form (the URL is never shell text).
+          - A 2xx or 3xx answer is healthy. Also what HAProxy checks, unless O(lb.health_path) says otherwise.
         type: str
       command:
         description: Command run inside the container; exit 0 means healthy. A string runs in a shell.

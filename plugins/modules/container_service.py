@@ -93,6 +93,13 @@ options:
       - The recorded spec is deployed pinned to the recorded image ID, so no registry and no retagging are needed.
         Only O(replicas) is taken from the task. The rollback is recorded as a new revision.
     type: str
+  seal_key:
+    description:
+      - Key of the digests that stand for O(env) values in labels, history, diffs and the spec hash.
+      - The C(containerops.fleet.service) role gives one kept on the controller (C(fleet_state_dir)/seal.key, made
+        once, 0600), so every host and any swarm manager seals alike. Without it, a key kept on the host beside
+        O(history_dir) is used (made once, 0600).
+    type: str
   lock_timeout:
     description:
       - O(platform=docker). Seconds to wait for another change to the same service on this host (a deploy, a
@@ -262,6 +269,7 @@ def main() -> None:
             history_limit=dict(type="int", default=5),
             rollback_to=dict(type="str"),
             lock_timeout=dict(type="int", default=600),
+            seal_key=dict(type="str", no_log=True),
         ),
         required_if=[("state", "present", ("image", "rollback_to"), True)],
         supports_check_mode=True,

@@ -8,6 +8,7 @@ waits on health, and rolls back.
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -86,7 +87,8 @@ class DockerService:
             r = replica_from_list(entry)
             if r.running and r.spec_hash != desired_hash:
                 try:
-                    return json.loads((entry.get("Labels") or {}).get(L_SPEC, ""))
+                    # a label written before env values were sealed: seal it too before it reaches a diff
+                    return seal(json.loads((entry.get("Labels") or {}).get(L_SPEC, "")), self.seal_key)
                 except ValueError:
                     return None
         return None
@@ -99,6 +101,17 @@ class DockerService:
                 f"replicas: {self.spec['replicas']} on {self.node} is above the limit of {MAX_REPLICAS_PER_HOST} "
                 "replicas of a service per host; add hosts or give each replica more work"
             )
+        if self.check_mode and self.engine.inspect_image(self.spec["image"]) is None:
+            # check mode delivered nothing: the image would be on the host by the time a real run deploys
+            running = self.endpoints()
+            return {
+                "changed": True,
+                "rolled_back": False,
+                "plan": {"image_missing": self.spec["image"]},
+                "endpoints": running,
+                "retiring": [],
+                "diff": {"before": {"replicas": len(running)}, "after": {"replicas": self.spec["replicas"]}},
+            }
         image = local_image(self.engine, self.spec["image"], self.node)
         digest = spec_hash(self.spec, image["Id"], self.seal_key)
         entries = self._list()
@@ -153,6 +166,8 @@ class DockerService:
         if record_it:
             updated = history.record(revisions, seal(self.spec, self.seal_key), image_id, digest, self.history_limit)
             if updated is not revisions:
+                # entries an earlier version wrote with plain env values are sealed on the way
+                updated = [{**h, "spec": seal(h.get("spec") or {}, self.seal_key)} for h in updated]
                 history.save(self.history_path, updated)
                 revisions = updated
         current = next((h["revision"] for h in reversed(revisions) if h["spec_hash"] == digest), None)
@@ -305,7 +320,7 @@ class DockerService:
 
     def _started(self, r: Replica) -> Started:
         """A running replica, to wait on like a new one (its HTTP check probed from here when it has one)."""
-        return Started(r.index, r.id, r.name, probe_url(self.spec, list(r.ports)))
+        return Started(r.index, r.id, r.name, r.probe)
 
     def _wait_healthy(self, started: list[Started]) -> list[tuple[Started, str]]:
         """Wait up to update.monitor for every started replica; return the ones that failed, with why.
@@ -421,12 +436,23 @@ def _last_health_output(state: dict[str, Any]) -> str:
     return " | ".join(seen)
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a 3xx is an answer, as HAProxy's check counts it; nothing is followed
+
+
+# Straight to the replica: no proxy from the environment, no redirect followed.
+_PROBE = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+
+
 def http_probe(url: str, timeout: float) -> str | None:
-    """GET url from this host: None when it answers 2xx/3xx, else why not (status or connection error)."""
+    """GET url from this host: None when it answers 2xx/3xx, else why not (status, garbage or no answer)."""
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, method="GET"), timeout=timeout) as resp:
+        with _PROBE.open(urllib.request.Request(url, method="GET"), timeout=timeout) as resp:
             return None if resp.status < 400 else f"GET {url}: {resp.status}"
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            return None
         return f"GET {url}: {exc.code} {exc.reason}"
-    except (OSError, ValueError) as exc:
-        return f"GET {url}: {getattr(exc, 'reason', None) or exc}"
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        return f"GET {url}: {getattr(exc, 'reason', None) or exc!r}"

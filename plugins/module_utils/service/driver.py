@@ -41,11 +41,11 @@ def apply_state(driver: Driver, state: str) -> dict[str, Any]:
 
 
 def local_image(engine: DockerEngine, ref: str, where: str) -> dict[str, Any]:
-    """The image as the engine has it; no registry is pulled from, so a missing image is a clear error."""
+    """The image as the engine has it; this module never pulls, so a missing image is a clear error."""
     image = engine.inspect_image(ref)
     if image is None:
         raise SpecError(
-            f"image: {ref!r} is not on {where}; build or ship it first "
-            "(containerops.fleet.container_image) — no registry is pulled from"
+            f"image: {ref!r} is not on {where}; the service role delivers it first (the definition's build, "
+            "archive or pull), or put it there with containerops.fleet.container_image"
         )
     return image

@@ -19,6 +19,7 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service.spec im
     L_SERVICE,
     L_SPEC,
     SpecError,
+    probe_url,
 )
 
 
@@ -35,6 +36,7 @@ class Replica:
     port: int | None
     address: str = ""
     ports: tuple[int, ...] = ()  # every published host port, in the order of the spec's ports
+    probe: str | None = None  # its own HTTP health check, probed from the host (its spec label's, not today's)
 
     @property
     def healthy(self) -> bool:
@@ -49,6 +51,23 @@ SWARM_TASK_NAME = "com.docker.swarm.task.name"  # <service>.<slot>.<task id>
 def is_swarm_task(entry: dict[str, Any]) -> bool:
     """A container Swarm runs for a task (platform swarm), not one container_service created on this host."""
     return SWARM_TASK_ID in (entry.get("Labels") or {})
+
+
+def _own_probe(label: str | None, ports: list[int]) -> str | None:
+    """The HTTP check URL a replica was made with (from its spec label), when it is one we can trust."""
+    try:
+        spec = json.loads(label or "{}")
+        url = probe_url(spec, ports) if isinstance(spec, dict) else None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    if url is None:
+        return None
+    try:
+        allow.check("http_path", spec["healthcheck"]["http_path"], "label spec healthcheck.http_path")
+        allow.address(str(spec.get("bind_address") or "127.0.0.1"), "label spec bind_address")
+    except allow.NotAllowed:
+        return None
+    return url
 
 
 def replica_from_list(entry: dict[str, Any]) -> Replica:
@@ -75,6 +94,7 @@ def replica_from_list(entry: dict[str, Any]) -> Replica:
         health=health,
         port=ports[0] if ports else None,
         ports=tuple(ports),
+        probe=_own_probe(labels.get(L_SPEC), ports),
         address=labels.get(L_ADDRESS, ""),
     )
 

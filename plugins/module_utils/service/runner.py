@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 from typing import Any
 
 from ansible_collections.containerops.fleet.plugins.module_utils.engine.client import EngineError
@@ -35,8 +36,9 @@ def default_address() -> str:
 
 
 def seal_key(history_dir: str | None, create: bool = True) -> bytes:
-    """This host's key for the digests that stand for env values (created 0600 beside the history, once).
+    """This host's key for the digests that stand for env values (0600 beside the history, made once).
 
+    Used when the task gives no seal_key (the service role gives the controller's, so every host seals alike).
     Without a writable place the digests are unkeyed: values still never appear, but a guessable one could be
     confirmed from its digest.
     """
@@ -45,31 +47,36 @@ def seal_key(history_dir: str | None, create: bool = True) -> bytes:
     path = os.path.join(os.path.dirname(os.path.normpath(history_dir)), "seal.key")
     try:
         with open(path, "rb") as fh:
-            return fh.read()
+            key = fh.read()
+        if key:
+            return key
     except FileNotFoundError:
         pass
     except OSError:
         return b""
-    if not create:  # check mode writes nothing; a host without a key yet has no replicas sealed with one
+    if not create:  # check mode writes nothing
         return b""
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another deploy made it first
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".seal-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(os.urandom(32))
+        try:
+            os.link(tmp, path)  # whole or not at all; the first writer wins, the others read its key
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
         with open(path, "rb") as fh:
             return fh.read()
     except OSError:
         return b""
-    key = os.urandom(32)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key)
-    return key
 
 
 def _driver(module: Any, spec: dict[str, Any]) -> tuple[Driver, DockerService | None]:
     """The platform's driver, and for docker the same object (it also reports every service's endpoints)."""
     p = module.params
-    key = seal_key(p["history_dir"], create=not module.check_mode)
+    key = (p.get("seal_key") or "").encode() or seal_key(p["history_dir"], create=not module.check_mode)
     if p["platform"] == "swarm":
         return (
             SwarmService(

@@ -101,6 +101,20 @@ def _ok(kind: str, value: Any, where: str) -> str:
         raise SpecError(str(exc)) from None
 
 
+def _command(value: Any, field: str) -> list[str] | None:
+    """A command as a list of words: a list as it is, a string split like a shell would (never run by one)."""
+    if value in (None, "", []):
+        return None
+    if isinstance(value, str):
+        try:
+            return shlex.split(value)
+        except ValueError as exc:
+            raise SpecError(f"{field}: {value[:80]!r} cannot be split into words ({exc}); give a list") from None
+    if isinstance(value, list) and all(isinstance(w, (str, int, float)) and not isinstance(w, bool) for w in value):
+        return [str(w) for w in value]
+    raise SpecError(f"{field}: {value!r} must be a list of words or a string")
+
+
 def normalize(params: dict[str, Any]) -> dict[str, Any]:
     """Module parameters -> canonical spec (defaults filled, types fixed, order-insensitive parts sorted).
 
@@ -108,9 +122,7 @@ def normalize(params: dict[str, Any]) -> dict[str, Any]:
     argument spec cannot say: formats, ranges and rules between fields.
     """
     name = _ok("service", params.get("name") or "", "name")
-    command = params.get("command")
-    if isinstance(command, str):
-        command = shlex.split(command)
+    command = _command(params.get("command"), "command")
     ports = []
     for i, port in enumerate(params.get("ports") or []):
         if isinstance(port, int):
@@ -137,8 +149,8 @@ def normalize(params: dict[str, Any]) -> dict[str, Any]:
         hc_cmd = hc.get("command")
         if isinstance(hc_cmd, str):
             hc_cmd = ["CMD-SHELL", hc_cmd]
-        elif isinstance(hc_cmd, list):
-            hc_cmd = ["CMD", *[str(c) for c in hc_cmd]]
+        elif hc_cmd is not None:
+            hc_cmd = ["CMD", *_command(hc_cmd, "healthcheck.command")]
         path = hc.get("http_path")
         if path is not None:
             if not str(path).startswith("/"):

@@ -430,7 +430,7 @@ def test_an_engine_restart_mid_update_is_waited_for_and_rolled_back():
 
 
 def test_an_engine_that_never_comes_back_fails_clearly():
-    engine, old = deployed(1)
+    engine, _old = deployed(1)
     v2 = make_spec("2", 1)
     new = replica_names(v2, 1)
     real_call = engine.call
@@ -514,3 +514,37 @@ def test_a_failing_http_check_from_the_host_rolls_back(probe_server):
         failing.shutdown()
     assert err.value.result["rolled_back"] is True
     assert engine.running() == old
+
+
+def test_the_host_probe_counts_garbage_as_a_failure_and_a_redirect_as_an_answer():
+    import socket
+
+    from ansible_collections.containerops.fleet.plugins.module_utils.service.docker import http_probe
+
+    garbage = socket.socket()
+    garbage.bind(("127.0.0.1", 0))
+    garbage.listen(1)
+
+    def answer():
+        conn, _unused = garbage.accept()
+        conn.recv(1024)
+        conn.sendall(b"SSH-2.0-not-http\r\n")
+        conn.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    why = http_probe(f"http://127.0.0.1:{garbage.getsockname()[1]}/healthz", 2)
+    garbage.close()
+    assert why and why.startswith("GET http://127.0.0.1:")
+
+    class Moved(_Health):
+        def do_GET(self):
+            self.send_response(301)
+            self.send_header("Location", "https://elsewhere.invalid/")
+            self.end_headers()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Moved)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert http_probe(f"http://127.0.0.1:{server.server_address[1]}/healthz", 2) is None  # not followed
+    finally:
+        server.shutdown()

@@ -165,3 +165,17 @@ def test_url_characters_a_shell_would_read_stay_an_argument(path):
 def test_hostile_values_are_refused_by_field(change, field):
     with pytest.raises(SpecError, match=f"^{field}: "):
         normalize({**BASE, **change})
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"command": "echo 'x"}, r"^command: .* cannot be split into words"),
+        ({"command": 5}, r"^command: 5 must be a list of words or a string"),
+        ({"command": [{"a": 1}]}, r"^command: .* must be a list of words or a string"),
+        ({"healthcheck": {"command": 7}}, r"^healthcheck\.command: 7 must be a list of words"),
+    ],
+)
+def test_a_bad_command_is_named_not_a_traceback(change, message):
+    with pytest.raises(SpecError, match=message):
+        normalize({**BASE, **change})
