@@ -73,7 +73,7 @@ options:
     type: str
   prometheus_bearer_token:
     description:
-      - Bearer token sent as C(Authorization: Bearer <token>) to O(prometheus_url) (never along a redirect).
+      - 'Bearer token sent as C(Authorization: Bearer <token>) to O(prometheus_url) (never along a redirect).'
       - Mutually exclusive with O(prometheus_username) and O(prometheus_password).
     type: str
   query:

@@ -223,7 +223,7 @@ ARGUMENT_SPEC = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "source": {"type": "str", "choices": ["distro", "upstream"], "default": "distro"},
     "upstream_url": {"type": "str"},
-    "upstream_key_fingerprint": {"type": "str"},
+    "upstream_key_fingerprint": {"type": "str", "no_log": False},  # public: a key's fingerprint
     "version": {"type": "str"},
     "config": {"type": "dict", "default": {}},
     "allow_insecure_tcp": {"type": "bool", "default": False},

@@ -29,7 +29,7 @@ MAX_REPLICAS_PER_HOST = 250  # one service on one host; placement refuses totals
 HTTP_PROBE = (
     'if command -v curl >/dev/null 2>&1; then exec curl -fsS -o /dev/null "$0"; '
     'elif command -v wget >/dev/null 2>&1; then exec wget -q -O /dev/null "$0"; '
-    'else exec python3 -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" "$0"; fi'
+    'else exec python3 -c "import sys, urllib.request as u; u.build_opener().open(sys.argv[1], timeout=2)" "$0"; fi'
 )
 # What changes a replica's container or how it is watched (metrics_path travels in its labels to
 # Prometheus).  replicas and update settings do not: changing them never replaces a running replica.
