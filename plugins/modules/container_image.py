@@ -48,7 +48,7 @@ attributes:
 options:
   name:
     description:
-      - Repository, optionally prefixed by a registry (V(172.18.0.4:5000/fleet-demo)).
+      - Repository, optionally prefixed by a registry (V(registry.example.net:5000/shop/web)).
     type: str
     required: true
   tags:
@@ -152,35 +152,35 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Build the demo image on one host
+- name: Build the web image on one host
   containerops.fleet.container_image:
-    name: fleet-demo
+    name: registry.example.net/shop/web
     tags: ["1", latest]
     source: build
     build:
-      path: "{{ playbook_dir }}/../demo/app"
+      path: "{{ inventory_dir }}/../shop"
       args:
-        BASE: containerops-lab/debian:bookworm
+        BASE: debian:bookworm-slim
     keep: 3
-    export_path: /var/tmp/fleet-demo.tar
+    export_path: /var/tmp/shop-web.tar
   when: inventory_hostname == 'node1'
 
 - name: Ship it to the other hosts where that image ID is missing
   containerops.fleet.container_image:
-    name: fleet-demo
+    name: registry.example.net/shop/web
     tags: ["1", latest]
     source: archive
-    archive_path: /var/tmp/fleet-demo.tar
+    archive_path: /var/tmp/shop-web.tar
 
 - name: Ship the controller's base image to every host that lacks it
   containerops.fleet.container_image:
-    name: containerops-lab/debian
-    tags: [bookworm]
+    name: debian
+    tags: [bookworm-slim]
     source: controller
 
 - name: Push to a registry
   containerops.fleet.container_image:
-    name: 172.18.0.4:5000/fleet-demo
+    name: registry.example.net:5000/shop/web
     tags: ["1"]
     source: local
     push: true
@@ -200,7 +200,7 @@ tags:
   returned: always
   type: list
   elements: str
-  sample: [fleet-demo:1, fleet-demo:latest]
+  sample: [registry.example.net/shop/web:1, registry.example.net/shop/web:latest]
 context_hash:
   description: Content hash of the build context (null unless O(source=build)).
   returned: always
@@ -247,7 +247,7 @@ actions:
   returned: always
   type: list
   elements: str
-  sample: ["build fleet-demo:1", "tag fleet-demo:latest"]
+  sample: ["build registry.example.net/shop/web:1", "tag registry.example.net/shop/web:latest"]
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -121,7 +121,7 @@ EXAMPLES = r"""
 - name: Two replicas of the demo app on this host, health-gated, rolled back on failure
   containerops.fleet.container_service:
     name: web
-    image: fleet-demo:1
+    image: registry.example.net/shop/web:1.4.2
     replicas: 2
     ports:
       - container: 8000
