@@ -29,23 +29,6 @@ options:
     type: str
     choices: [missing, always, never]
     default: missing
-  registry_auth:
-    description:
-      - Registry credentials for pulling (and pushing a build), from the inventory or Ansible Vault. Sent to the
-        engine only; never logged, returned or written to a file.
-    type: dict
-    suboptions:
-      username:
-        description: Registry user.
-        type: str
-        required: true
-      password:
-        description: Registry password or token.
-        type: str
-        required: true
-      serveraddress:
-        description: Registry address; default the registry prefix of O(image).
-        type: str
   build:
     description:
       - Build O(image) from a context on the controller, once, on the build host (the service role's

@@ -29,6 +29,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
   - containerops.fleet.engine
+  - containerops.fleet.registry
 attributes:
   check_mode:
     support: full
@@ -120,21 +121,6 @@ options:
         and the image was not built or loaded by this task.
     type: bool
     default: false
-  registry_auth:
-    description: Credentials for O(push) and O(source=pull).
-    type: dict
-    suboptions:
-      username:
-        description: Registry user.
-        type: str
-        required: true
-      password:
-        description: Registry password. Never logged nor returned.
-        type: str
-        required: true
-      serveraddress:
-        description: Registry address; defaults to the registry prefix of O(name).
-        type: str
   keep:
     description: Keep this many images of repository O(name) (the current one included) and untag older ones.
     type: int
@@ -253,6 +239,7 @@ actions:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.containerops.fleet.plugins.module_utils.engine.options import engine_options
+from ansible_collections.containerops.fleet.plugins.module_utils.image.options import registry_auth_option
 from ansible_collections.containerops.fleet.plugins.module_utils.image.runner import run
 
 
@@ -278,15 +265,7 @@ def main() -> None:
             archive_path=dict(type="path"),
             export_path=dict(type="path"),
             push=dict(type="bool", default=False),
-            registry_auth=dict(
-                type="dict",
-                no_log=False,
-                options=dict(
-                    username=dict(type="str", required=True),
-                    password=dict(type="str", required=True, no_log=True),
-                    serveraddress=dict(type="str"),
-                ),
-            ),
+            registry_auth=registry_auth_option(),
             keep=dict(type="int"),
             **engine_options(),
             pull=dict(type="str", default="missing", choices=["missing", "always"]),

@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - containerops.fleet.service
+  - containerops.fleet.registry
   - containerops.fleet.engine
 attributes:
   check_mode:

@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 from ansible_collections.containerops.fleet.plugins.module_utils import allow
+from ansible_collections.containerops.fleet.plugins.module_utils.image.options import registry_auth_option
 
 PLATFORMS = ("docker", "swarm", "kubernetes")
 RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
@@ -30,14 +31,7 @@ SERVICE_OPTIONS: dict[str, dict[str, Any]] = {
     "name": {"type": "str", "required": True},
     "image": {"type": "str"},
     "pull": {"type": "str", "choices": ["missing", "always", "never"], "default": "missing"},
-    "registry_auth": {
-        "type": "dict",
-        "options": {
-            "username": {"type": "str", "required": True},
-            "password": {"type": "str", "required": True, "no_log": True},
-            "serveraddress": {"type": "str"},
-        },
-    },
+    "registry_auth": registry_auth_option(),
     "build": {
         "type": "dict",
         "options": {

@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.containerops.fleet.plugins.doc_fragments.registry import (
+    ModuleDocFragment as RegistryDocFragment,
+)
 from ansible_collections.containerops.fleet.plugins.doc_fragments.service import ModuleDocFragment
 from ansible_collections.containerops.fleet.plugins.module_utils.service.schema import (
     SERVICE_OPTIONS,
@@ -59,7 +62,11 @@ def test_role_argument_spec_follows_the_schema():
 
 
 def test_doc_fragment_follows_the_schema():
-    doc = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+    # the service fragment, and the registry fragment container_service also extends (registry_auth, shared)
+    doc = {
+        **yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"],
+        **yaml.safe_load(RegistryDocFragment.DOCUMENTATION)["options"],
+    }
     assert _differences(SCHEMA, _shape(doc, "suboptions")) == []
 
 
