@@ -243,4 +243,5 @@ def test_site_deploys_a_swarm_service_that_haproxy_and_prometheus_follow(invento
         up = [t for t in active if t["labels"].get("service") == STACK and t["health"] == "up"]
         return up if len(up) == 3 else None
 
-    wait_for("Prometheus scraping the 3 swarm tasks", scraped, timeout=180)  # file_sd refresh plus a scrape interval, on a busy 2-core CI machine
+    # file_sd refresh plus a scrape interval, on a busy 2-core CI machine
+    wait_for("Prometheus scraping the 3 swarm tasks", scraped, timeout=180)
