@@ -105,6 +105,29 @@ def stats(proc: subprocess.CompletedProcess) -> dict:
     return json.loads(proc.stdout)["stats"]
 
 
+def build_noshell_image(workdir: Path, tag: str) -> None:
+    """An image with no shell, curl, wget or python: FROM scratch and one static binary (tests/e2e/noshell/server.c),
+    built on this machine's engine as `tag`."""
+    subprocess.run(
+        ["gcc", "-static", "-O2", "-o", str(workdir / "server"), str(ROOT / "tests/e2e/noshell/server.c")], check=True
+    )
+    (workdir / "Dockerfile").write_text('FROM scratch\nCOPY server /server\nENTRYPOINT ["/server"]\n')
+    subprocess.run(["docker", "build", "-q", "-t", tag, str(workdir)], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def version_2(lab_hosts) -> str:
+    """fleet-demo:2, a real new release of the lab's demo (it reports its version), made on every container host."""
+    for node in lab_hosts["container_hosts"]:
+        subprocess.run(
+            ["docker", "exec", "-i", f"fleet-lab-{node}", "docker", "build", "-q", "-t", "fleet-demo:2", "-"],
+            input=b"FROM fleet-demo:1\nENV FLEET_DEMO_VERSION=2\n",
+            check=True,
+            capture_output=True,
+        )
+    return "fleet-demo:2"
+
+
 @pytest.fixture(scope="session")
 def host():
     """testinfra host factory over Ansible's SSH connection: host('node1')."""

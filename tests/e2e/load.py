@@ -19,6 +19,7 @@ class Load:
         self.host, self.port, self.path, self.threads = host, port, path, threads
         self.ok = 0
         self.failures: list[str] = []
+        self.failed_started: list[float] = []  # when each failed request was sent (time.monotonic())
         self.served: collections.Counter = collections.Counter()
         self.timeline: list[tuple[float, str]] = []
         self._stop = threading.Event()
@@ -28,6 +29,7 @@ class Load:
     def _run(self) -> None:
         conn = None
         while not self._stop.is_set():
+            started = time.monotonic()
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
@@ -41,12 +43,14 @@ class Load:
                         self.timeline.append((time.monotonic(), body))
                     else:
                         self.failures.append(f"HTTP {resp.status}: {body[:80]}")
+                        self.failed_started.append(started)
                 if resp.getheader("Connection", "").lower() == "close":
                     conn.close()
                     conn = None
             except (OSError, http.client.HTTPException) as exc:
                 with self._lock:
                     self.failures.append(f"{type(exc).__name__}: {exc}")
+                    self.failed_started.append(started)
                 if conn is not None:
                     conn.close()
                 conn = None

@@ -82,12 +82,27 @@ def autoscaler():
     )
 
 
+def served_versions(lb: str, replicas: int) -> set[str]:
+    """The releases the replicas behind HAProxy answer with, once every one of them has answered."""
+    seen: dict[str, str] = {}
+    for _unused in range(40 * replicas):
+        with urllib.request.urlopen(f"http://{lb}/", timeout=5) as resp:
+            replica, version = resp.read().decode().strip().rsplit(" ", 1)
+        seen[replica] = version
+        if len(seen) == replicas:
+            break
+    assert len(seen) == replicas, f"HAProxy reached {sorted(seen)}, not {replicas} replicas"
+    return set(seen.values())
+
+
 def run_cron_command(command: str) -> subprocess.CompletedProcess:
     return subprocess.run([command], capture_output=True, text=True, check=False, timeout=600)
 
 
-def test_load_scales_up_then_back_to_min_after_the_window(addresses, autoscaler):
+def test_load_scales_up_then_back_to_min_after_the_window(addresses, autoscaler, version_2):
+    """...and every decision keeps the running release: fleet-demo:2 from deploy.yml, not the inventory's :1."""
     lb, mon = addresses
+    run_playbook(ROOT / "playbooks" / "deploy.yml", "-e", "service=web", "-e", f"image={version_2}")
     run_playbook(ROOT / "playbooks" / "scale.yml", "-e", "service=web", "-e", "replicas=2")
     before = len(audit_lines())
     with Load(lb, threads=6) as load:
@@ -102,6 +117,7 @@ def test_load_scales_up_then_back_to_min_after_the_window(addresses, autoscaler)
     assert desired > 2
     wait_for("HAProxy to hold every replica", lambda: haproxy_servers(lb, "web") == desired, timeout=90)
     wait_for("Prometheus to target every replica", lambda: len(prometheus_targets(mon, "web")) == desired, timeout=90)
+    assert served_versions(lb, desired) == {"2"}, "a scale-up started replicas of another release"
 
     wait_for("the load to leave the 1m rate", lambda: _rate(mon) < 1, timeout=150)
     time.sleep(11)  # the shortened stabilization window (10 s)
@@ -110,6 +126,7 @@ def test_load_scales_up_then_back_to_min_after_the_window(addresses, autoscaler)
     down = [d for d in audit_lines()[before + 1 :] if d["service"] == "web"]
     assert down and down[-1]["decision"] == "scale_down" and down[-1]["desired"] == 2, down
     wait_for("HAProxy back to min", lambda: haproxy_servers(lb, "web") == 2, timeout=90)
+    assert served_versions(lb, 2) == {"2"}
     for line in up + down:
         assert {"time", "service", "metric", "current", "desired", "decision", "reason"} <= set(line)
 

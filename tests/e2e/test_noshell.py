@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import ROOT, haproxy_all_up, run_playbook, wait_for
+from conftest import ROOT, build_noshell_image, haproxy_all_up, run_playbook, wait_for
 from load import Load
 
 PLAYBOOKS = ROOT / "playbooks"
@@ -29,11 +29,7 @@ def lb(inventory) -> str:
 def archive(tmp_path_factory) -> str:
     """fleet-noshell:1 built on this machine's engine: FROM scratch, the static server, nothing else."""
     ctx = tmp_path_factory.mktemp("noshell")
-    subprocess.run(
-        ["gcc", "-static", "-O2", "-o", str(ctx / "server"), str(ROOT / "tests/e2e/noshell/server.c")], check=True
-    )
-    (ctx / "Dockerfile").write_text('FROM scratch\nCOPY server /server\nENTRYPOINT ["/server"]\n')
-    subprocess.run(["docker", "build", "-q", "-t", "fleet-noshell:1", str(ctx)], check=True, capture_output=True)
+    build_noshell_image(ctx, "fleet-noshell:1")
     listing = subprocess.run(
         ["docker", "run", "--rm", "--entrypoint", "/bin/sh", "fleet-noshell:1", "-c", "true"],
         capture_output=True,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import urllib.request
 
 import pytest
@@ -14,7 +15,6 @@ from conftest import ROOT, haproxy_all_up, on_host, run_playbook, stats, task_re
 from load import Load
 
 PLAYBOOKS = ROOT / "playbooks"
-NODES = ("node1", "node2", "node3")
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_site_from_the_lab_then_again_changes_nothing(lb):
     assert len(replicas) == 3, f"HAProxy did not reach every replica: {replicas}; servers: {status}"
 
 
-def test_a_crashed_replica_costs_no_request_and_comes_back_by_itself(lb):
+def test_a_crashed_replica_costs_only_its_requests_in_flight_and_comes_back_by_itself(lb):
     """SIGKILL to a replica's process (a crash, not a stop): HAProxy retries elsewhere, the engine restarts it."""
     server = next(s for s in haproxy_all_up(lb, "web", 3) if s.startswith("node3-"))
     container = server.removeprefix("node3-")
@@ -80,6 +80,7 @@ def test_a_crashed_replica_costs_no_request_and_comes_back_by_itself(lb):
     restarts = int(on_host("node3", "docker", "inspect", "--format", "{{.RestartCount}}", container))
     with Load(lb) as load:
         on_host("node3", "kill", "-9", pid)
+        killed = time.monotonic()
         wait_for(
             f"the engine to restart {container}",
             lambda: int(on_host("node3", "docker", "inspect", "--format", "{{.RestartCount}}", container)) > restarts,
@@ -87,22 +88,14 @@ def test_a_crashed_replica_costs_no_request_and_comes_back_by_itself(lb):
             interval=0.5,
         )
         status = haproxy_all_up(lb, "web", 3)
-    assert load.failures == [], f"{len(load.failures)} of {load.total} requests failed: {load.failures[:5]}"
+    # A request the killed process was answering is cut mid-response (HAProxy cannot replay what it has started to
+    # send back): at most one per client connection.  Every request sent after the kill is served elsewhere.
+    late = [f for f, t in zip(load.failures, load.failed_started) if t >= killed]
+    assert late == [], f"{len(late)} requests sent after the crash failed: {late[:5]}"
+    assert len(load.failures) <= load.threads, f"{len(load.failures)} of {load.total} failed: {load.failures[:5]}"
+    assert load.ok > 100
     assert on_host("node3", "docker", "inspect", "--format", "{{.State.Pid}}", container) != pid
     assert server in status, status  # the same replica serves again; nothing was redeployed
-
-
-@pytest.fixture(scope="module")
-def version_2():
-    """fleet-demo:2, a real new release (the demo reports its version), made on every container host."""
-    for node in NODES:
-        subprocess.run(
-            ["docker", "exec", "-i", f"fleet-lab-{node}", "docker", "build", "-q", "-t", "fleet-demo:2", "-"],
-            input=b"FROM fleet-demo:1\nENV FLEET_DEMO_VERSION=2\n",
-            check=True,
-            capture_output=True,
-        )
-    return "fleet-demo:2"
 
 
 def test_deploy_a_new_version_under_load_loses_no_request(lb, version_2):
