@@ -231,14 +231,60 @@ options:
     type: dict
     suboptions:
       port:
-        description: Frontend port HAProxy binds for the service.
+        description:
+          - Frontend port HAProxy binds for the service. Services on the same port share one frontend and are routed
+            by O(lb.hosts) and O(lb.paths); the one with O(lb.default) (else the one without hosts and paths) gets
+            what no route matches, and without one HAProxy answers 404.
+          - Optional with O(lb.tls) (the service is then only on the HTTPS frontend).
         type: int
+      mode:
+        description:
+          - V(http) (the default) or V(tcp) for databases, Redis, MQTT and other non-HTTP services. A V(tcp) service
+            has a port of its own, is health-checked by TCP connect and takes no hosts, paths or TLS settings.
+        type: str
+        choices: [http, tcp]
+      hosts:
+        description: C(Host) header names (no port, no wildcard) routed to the service on its port (and on HTTPS).
+        type: list
+        elements: str
+      paths:
+        description:
+          - Path prefixes routed to the service; V(/api) matches V(/api) and V(/api/...), never V(/apiary). With
+            O(lb.hosts), both must match. Longer prefixes are tried first.
+        type: list
+        elements: str
+      default:
+        description: The service gets the requests no route on its port (and on HTTPS, with O(lb.tls)) matches.
+        type: bool
+      tls:
+        description:
+          - Also serve the service on the load balancer's HTTPS frontend (the C(containerops.fleet.haproxy) role's
+            C(haproxy_https_port) and C(haproxy_tls_certificates)), routed the same way.
+        type: bool
+      redirect_https:
+        description: Answer plain HTTP requests with a redirect (301) to HTTPS. Needs O(lb.tls).
+        type: bool
+      hsts:
+        description:
+          - C(Strict-Transport-Security) max-age in seconds on HTTPS answers; 0 or unset for none. Needs O(lb.tls).
+        type: int
+      proxy_protocol:
+        description: Send the PROXY protocol (v2) header to the replicas, so they see the client's address.
+        type: bool
       balance:
-        description: HAProxy balance algorithm; default the haproxy role's C(haproxy_balance).
+        description: HAProxy balance algorithm; default V(roundrobin).
         type: str
         choices: [roundrobin, static-rr, leastconn, first, random, source, uri]
       weights:
-        description: Dict container name -> weight, or a list in host/replica order (0 to 256).
+        description:
+          - Dict inventory host -> weight (0 to 256) for every replica on that host, or V(host/replica index) ->
+            weight for one replica (C(node1) -> 1, C(node3/1) -> 3). Keys survive deploys, scales and
+            the autoscaler (container names and list positions would not); replicas without a key weigh 1.
+        type: raw
+      maxconn:
+        description:
+          - Most concurrent connections per replica (HAProxy queues the rest); one number for every replica, or a
+            dict keyed like O(lb.weights).
         type: raw
       health_path:
         description: HTTP path of HAProxy's checks; default O(healthcheck.http_path).

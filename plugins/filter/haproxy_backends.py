@@ -10,10 +10,10 @@ description:
   - Joins the per-service load-balancer settings with the endpoints the deploys reported (see docs/endpoints.md).
   - One server per running replica, across hosts, named C(<host>-<container>).
   - The C(containerops.fleet.haproxy) role renders its configuration from this list.
-positional: endpoints
+positional: endpoints, hosts
 options:
   _input:
-    description: Per-service settings (C(name), C(port), C(balance), C(weights), C(health_path), C(retries)).
+    description: Per-service settings (C(name) and the C(lb) section of the service definition).
     type: list
     elements: dict
     required: true
@@ -22,6 +22,12 @@ options:
     type: list
     elements: dict
     required: true
+  hosts:
+    description:
+      - Inventory hosts C(weights) and C(maxconn) may be keyed by (C(host) or C(host/replica)); a key naming another
+        host is refused. Not checked when omitted.
+    type: list
+    elements: str
 """
 
 EXAMPLES = r"""
@@ -32,8 +38,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: One dict per service with C(name), C(port), C(balance), C(health_path), C(retries) and C(servers)
-    (each C(name), C(address), C(port), C(weight)).
+  description: One dict per service with its checked settings (C(name), C(mode), C(port), C(hosts), C(paths),
+    C(tls), C(balance), C(health_path), C(retries), ...) and C(servers) (each C(name), C(address), C(port),
+    C(weight), C(maxconn)).
   type: list
   elements: dict
 """
@@ -43,9 +50,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.containerops.fleet.plugins.module_utils.haproxy.config import HaproxyConfigError, backends
 
 
-def haproxy_backends(services, endpoints):
+def haproxy_backends(services, endpoints, hosts=None):
     try:
-        return backends(services, endpoints)
+        return backends(services, endpoints, hosts)
     except HaproxyConfigError as exc:
         raise AnsibleFilterError(str(exc)) from exc
 

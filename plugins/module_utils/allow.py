@@ -134,3 +134,27 @@ _COMPILED.update(
         for kind in ("http_url", "http_user", "http_password", "bearer_token")
     }
 )
+
+# --------------------------------------------------------------------------------------------- HAProxy edge
+# Kinds for the load balancer's routing and per-server settings (haproxy/config.py), anchored like the others.
+_PATTERNS.update(
+    {
+        # A Host header value HAProxy matches (lower case compared): a DNS name, no port, no wildcard
+        "lb_host": (
+            r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*",
+            "a host name like shop.example.net (no port, scheme or wildcard)",
+        ),
+        # A path prefix: RFC 3986 path characters without quotes, '$', '#', '\\', spaces or a query
+        "lb_path": (r"/[A-Za-z0-9._~!&()*+,;=:@%/-]{0,1023}", "a path prefix like /api or /static/"),
+        # What a weight or maxconn is keyed by: an inventory host, optionally /<replica index> (survives deploys)
+        "lb_server_key": (
+            r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}(?:/[0-9]{1,5})?",
+            "an inventory host name, or host/replica index like node2/1",
+        ),
+        # A TLS certificate's name (its file name under the certificates directory)
+        "tls_name": (r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", "1-64 letters, digits, '_', '.' or '-'"),
+    }
+)
+_COMPILED.update(
+    {kind: re.compile(_PATTERNS[kind][0] + r"\Z") for kind in ("lb_host", "lb_path", "lb_server_key", "tls_name")}
+)

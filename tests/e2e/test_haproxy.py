@@ -27,6 +27,8 @@ pytestmark = pytest.mark.lab
 PLAYS = ROOT / "tests" / "e2e" / "haproxy"
 REPLICAS = PLAYS / "replicas.yml"
 SERVERS = ["node1-web-1", "node2-web-1", "node3-web-1"]
+# Keyed by inventory host: the key survives redeploys and scales (test_edge.py proves it on real replicas).
+WEIGHTS = {"node1": 1, "node2": 2, "node3": 3}
 
 
 @pytest.fixture(scope="module")
@@ -166,11 +168,11 @@ def test_killed_replica_is_down_within_3s_and_clients_see_no_error(lb, host):
 
 def test_weights_1_2_3_share_the_traffic_config_change_reloads_not_restarts(lb, host):
     master = host("lb1").run_expect([0], "systemctl show -p MainPID --value haproxy").stdout.strip()
-    run_playbook(REPLICAS, "--skip-tags", "replicas", "-e", json.dumps({"web_weights": [1, 2, 3]}))
+    run_playbook(REPLICAS, "--skip-tags", "replicas", "-e", json.dumps({"web_weights": WEIGHTS}))
     seen = replicas(lb, 600)
     for server, weight in zip(SERVERS, (1, 2, 3)):
         assert abs(seen[server] / 600 - weight / 6) <= 0.05 * weight / 6, seen
-    again = run_playbook(REPLICAS, "--skip-tags", "replicas", "-e", json.dumps({"web_weights": [1, 2, 3]}))
+    again = run_playbook(REPLICAS, "--skip-tags", "replicas", "-e", json.dumps({"web_weights": WEIGHTS}))
     assert stats(again)["lb1"]["changed"] == 0  # idempotent
     assert host("lb1").run_expect([0], "systemctl show -p MainPID --value haproxy").stdout.strip() == master
 
@@ -181,7 +183,7 @@ def test_an_invalid_balance_is_refused_by_name_and_the_old_config_keeps_serving(
     lb1 = host("lb1")
     master = lb1.run_expect([0], "systemctl show -p MainPID --value haproxy").stdout.strip()
     before = lb1.file("/etc/haproxy/haproxy.cfg").content_string
-    bogus = {"web_balance": balance, "web_weights": [1, 2, 3]}
+    bogus = {"web_balance": balance, "web_weights": WEIGHTS}
     proc = run_playbook(REPLICAS, "--skip-tags", "replicas", "-e", json.dumps(bogus), check=False)
     assert proc.returncode != 0
     assert "haproxy_services[web].balance: " in proc.stdout and "is not one of roundrobin" in proc.stdout

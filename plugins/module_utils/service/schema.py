@@ -18,7 +18,6 @@ import copy
 import re
 from typing import Any
 
-from ansible_collections.containerops.fleet.plugins.module_utils import allow
 from ansible_collections.containerops.fleet.plugins.module_utils.image.options import registry_auth_option
 
 PLATFORMS = ("docker", "swarm", "kubernetes")
@@ -100,8 +99,17 @@ SERVICE_OPTIONS: dict[str, dict[str, Any]] = {
         "type": "dict",
         "options": {
             "port": {"type": "int"},
+            "mode": {"type": "str", "choices": ["http", "tcp"]},
+            "hosts": {"type": "list", "elements": "str"},
+            "paths": {"type": "list", "elements": "str"},
+            "default": {"type": "bool"},
+            "tls": {"type": "bool"},
+            "redirect_https": {"type": "bool"},
+            "hsts": {"type": "int"},
+            "proxy_protocol": {"type": "bool"},
             "balance": {"type": "str", "choices": list(BALANCE_ALGORITHMS)},
             "weights": {"type": "raw"},
+            "maxconn": {"type": "raw"},
             "health_path": {"type": "str"},
             "retries": {"type": "int"},
         },
@@ -234,26 +242,18 @@ def check_settings(definition: dict[str, Any]) -> None:
         for key in ("cpu_utilization", "memory_utilization"):
             if auto.get(key) is not None and not 1 <= auto[key] <= 100:
                 raise SpecError(f"autoscale.{key}: a percentage between 1 and 100, got {auto[key]}")
-    lb = definition.get("lb") or {}
-    if lb.get("port") is not None and not 1 <= lb["port"] <= 65535:
-        raise SpecError(f"lb.port: {lb['port']} is not a port number (1-65535)")
-    try:
-        if lb.get("health_path") is not None:
-            allow.check("http_path", lb["health_path"], "lb.health_path")
-        if lb.get("retries") is not None:
-            allow.whole(lb["retries"], "lb.retries", 0, 100)
-        weights = lb.get("weights")
-        if isinstance(weights, dict):
-            for key, value in weights.items():
-                allow.check("server", key, "lb.weights key")
-                allow.whole(value, f"lb.weights.{key}", 0, 256)
-        elif isinstance(weights, list):
-            for i, value in enumerate(weights):
-                allow.whole(value, f"lb.weights[{i}]", 0, 256)
-        elif weights is not None:
-            raise SpecError("lb.weights: give a list (host, replica order) or a dict server -> weight, each 0 to 256")
-    except allow.NotAllowed as exc:
-        raise SpecError(str(exc)) from None
+    lb = definition.get("lb")
+    if lb is not None:
+        # The one check of the lb section (values against allow-lists, rules between fields): the renderer's own.
+        from ansible_collections.containerops.fleet.plugins.module_utils.haproxy.config import (
+            HaproxyConfigError,
+            check_lb,
+        )
+
+        try:
+            check_lb(lb, need_port=definition.get("platform") != "kubernetes")
+        except HaproxyConfigError as exc:
+            raise SpecError(str(exc)) from None
 
 
 def validate(services: Any, where: str = "fleet_services") -> list[dict[str, Any]]:
@@ -276,6 +276,17 @@ def validate(services: Any, where: str = "fleet_services") -> list[dict[str, Any
                 f"{where}[{label}].name: {name!r} is used by entries {seen[name]} and {i}; names must be unique"
             )
         seen.setdefault(name, i)
+    if not errors:
+        # Between services: ports, Host/path routes and defaults shared by the load balancer's frontends.
+        from ansible_collections.containerops.fleet.plugins.module_utils.haproxy.config import (
+            HaproxyConfigError,
+            check_routes,
+        )
+
+        try:
+            check_routes([d for d in out if d.get("lb") and d.get("platform") != "kubernetes"], where)
+        except HaproxyConfigError as exc:
+            errors.append(str(exc))
     if errors:
         raise DefinitionError("\n".join(errors))
     return out

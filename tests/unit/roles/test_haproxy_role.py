@@ -16,18 +16,19 @@ import yaml
 from ansible.plugins.test.core import TestModule as AnsibleTests
 
 from ansible_collections.containerops.fleet.plugins.module_utils import allow
+from ansible_collections.containerops.fleet.plugins.module_utils.haproxy.config import (
+    backends,
+    frontends,
+    tls_certificates,
+)
 
 ROLE = Path(__file__).resolve().parents[3] / "roles" / "haproxy"
-BACKENDS = [
-    {
-        "name": "web",
-        "port": 80,
-        "balance": "roundrobin",
-        "health_path": "/healthz",
-        "retries": 3,
-        "servers": [{"name": "node1-web-1", "address": "10.0.0.1", "port": 8080, "weight": None}],
-    }
+ENDPOINTS = [
+    {"service": "web", "host": "node1", "address": "10.0.0.1", "port": 8080, "container": "web-1", "replica": 1}
 ]
+BACKENDS = backends([{"name": "web", "port": 80, "health_path": "/healthz"}], ENDPOINTS)
+# Computed by the role's filters (vars/main.yml); the tests give them.
+COMPUTED = ("_haproxy_backends", "_haproxy_frontends", "_haproxy_tls")
 
 
 def _yaml(path: Path):
@@ -48,12 +49,14 @@ def _env() -> jinja2.Environment:
 def _vars(**overrides) -> dict:
     variables = {k: v for k, v in _yaml(ROLE / "defaults" / "main.yml").items() if "{{" not in str(v)}
     variables.update(haproxy_stats_address="10.0.0.9", haproxy_services=[{"name": "web", "port": 80}])
-    variables.update(_haproxy_backends=BACKENDS)
+    variables.update(_haproxy_backends=BACKENDS, _haproxy_frontends=frontends(BACKENDS), _haproxy_tls=[])
     role_vars = _yaml(ROLE / "vars" / "main.yml")
     variables.update({k: v for k, v in role_vars.items() if "{{" not in str(v)})
     variables.update(overrides)
+    for key in ("haproxy_https_redirect_port",):
+        variables.setdefault(key, variables["haproxy_https_port"])
     for key, value in role_vars.items():
-        if "{{" in str(value) and key not in variables and key != "_haproxy_backends":
+        if "{{" in str(value) and key not in variables and key not in COMPUTED:
             variables[key] = _env().from_string(value).render(**variables).strip()
     return variables
 
@@ -182,3 +185,123 @@ def test_rendered_config_passes_haproxy_check(tmp_path, auth):
     path.write_text(_render(**auth))
     result = subprocess.run([haproxy, "-c", "-f", str(path)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _edge(tmp_path: Path) -> dict:
+    """Two services on one port by Host and path, one on HTTPS with redirect and HSTS, weights and maxconn by host,
+    a TCP service with PROXY protocol, two certificates (one picked by SNI): what the e2e tests run, as variables."""
+    certs = []
+    for name, extra in (("default", []), ("api", ["api.example.test"])):
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                f"/CN={name}.example.test",
+                "-keyout",
+                str(tmp_path / f"{name}.key"),
+                "-out",
+                str(tmp_path / f"{name}.crt"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        cert = {
+            "name": name,
+            "cert": (tmp_path / f"{name}.crt").read_text(),
+            "key": (tmp_path / f"{name}.key").read_text(),
+        }
+        certs.append({**cert, "sni": extra})
+    endpoints = [
+        {"service": s, "host": h, "address": f"10.0.0.{i}", "port": p, "container": f"{s}-1-ab", "replica": 1}
+        for s, p in (("web", 8001), ("api", 8002), ("redis", 6379))
+        for i, h in ((1, "node1"), (2, "node2"))
+    ]
+    services = [
+        {
+            "name": "web",
+            "port": 8080,
+            "tls": True,
+            "redirect_https": True,
+            "hsts": 31536000,
+            "health_path": "/healthz",
+            "weights": {"node1": 1, "node2": 3},
+            "maxconn": {"node2/1": 50},
+        },
+        {"name": "api", "port": 8080, "hosts": ["api.example.test"], "paths": ["/v1"], "tls": True},
+        {"name": "redis", "port": 6379, "mode": "tcp", "proxy_protocol": True, "balance": "leastconn"},
+    ]
+    bes = backends(services, endpoints, ["node1", "node2"])
+    tls = tls_certificates(certs, str(tmp_path / "certs"))
+    (tmp_path / "certs").mkdir()
+    for cert, placed in zip(certs, tls):
+        Path(placed["file"]).write_text(cert["cert"] + cert["key"])
+    (tmp_path / "certs" / "crt-list").write_text("".join(f"{c['file']} {' '.join(c['sni'])}\n" for c in tls))
+    return {
+        "_haproxy_backends": bes,
+        "_haproxy_frontends": frontends(bes, 8443),
+        "_haproxy_tls": tls,
+        "_haproxy_crt_list": str(tmp_path / "certs" / "crt-list"),
+        "haproxy_https_port": 8443,
+        "haproxy_https_redirect_port": 8443,
+    }
+
+
+def test_edge_config_routes_terminates_tls_and_balances_tcp(tmp_path):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed here")
+    edge = _edge(tmp_path)
+    lines = [line.strip() for line in _render(**edge).splitlines()]
+    assert f"bind :8443 ssl crt-list {tmp_path}/certs/crt-list alpn h2,http/1.1" in lines
+    assert "ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets" in lines
+    assert "acl host_api req.hdr(host),field(1,:),lower -m str api.example.test" in lines
+    assert "acl path_api path -m str /v1" in lines and "acl path_api path -m beg /v1/" in lines
+    assert lines.count("use_backend api if host_api path_api") == 2  # port 8080 and HTTPS
+    assert lines.count("default_backend web") == 2
+    assert "server node1-web-1-ab 10.0.0.1:8001 weight 1" in lines
+    assert "server node2-web-1-ab 10.0.0.2:8001 weight 3 maxconn 50" in lines
+    assert (
+        "http-request redirect location https://%[req.hdr(host),field(1,:)]:8443%[pathq] code 301 unless { ssl_fc }"
+        in lines
+    )
+    assert 'http-response set-header Strict-Transport-Security "max-age=31536000" if { ssl_fc }' in lines
+    redis = lines[lines.index("backend redis") :]
+    assert redis[1] == "mode tcp" and not any("httpchk" in line for line in redis)
+    assert redis[5].startswith("default-server check ") and redis[5].endswith(" send-proxy-v2")
+    assert "backend _fleet_not_found" not in lines
+
+
+def test_a_port_without_default_renders_the_404_backend():
+    bes = backends([{"name": "a", "port": 80, "hosts": ["a.example.test"]}], [])
+    text = _render(_haproxy_backends=bes, _haproxy_frontends=frontends(bes))
+    assert "default_backend _fleet_not_found" in text
+    assert (
+        'http-request return status 404 content-type text/plain string "404 no service for this host or path"' in text
+    )
+
+
+def test_certificate_files_are_0600_root_and_never_logged():
+    tasks = {t["name"]: t for t in _tasks("main.yml")}
+    install = tasks["Install the certificates and keys"]
+    assert install["no_log"] is True
+    assert (install["ansible.builtin.copy"]["owner"], install["ansible.builtin.copy"]["mode"]) == ("root", "0600")
+    assert tasks["Create the certificate directory"]["ansible.builtin.file"]["mode"] == "0700"
+    options = _yaml(ROLE / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert options["haproxy_tls_certificates"]["no_log"] is True
+
+
+def test_edge_config_passes_haproxy_check(tmp_path):
+    haproxy = shutil.which("haproxy")
+    if haproxy is None or shutil.which("openssl") is None:
+        pytest.skip("haproxy and openssl are needed here (apt-get install haproxy openssl) - cannot run haproxy -c")
+    path = tmp_path / "haproxy.cfg"
+    path.write_text(_render(**_edge(tmp_path)))
+    result = subprocess.run([haproxy, "-c", "-f", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ALERT" not in result.stderr

@@ -124,10 +124,15 @@ BASE = {"name": "web", "image": "fleet-demo:1", "ports": [{"container": 8000}]}
             r"autoscale\.query: on platform kubernetes",
         ),
         ({"platform": "kubernetes", "autoscale": {"max": 3, "cpu_utilization": 170}}, r"between 1 and 100"),
-        ({"lb": {"port": 70000}}, r"lb\.port: 70000 is not a port number"),
+        ({"lb": {"port": 70000}}, r"fleet_services\[web\]\.lb\.port: 70000 is not allowed; use a port number"),
         ({"image": ""}, r"fleet_services\[web\]\.image: missing; give the image reference"),
         ({"lb": {"health_path": "/h\nlisten x"}}, r"fleet_services\[web\]\.lb\.health_path: .* is not allowed"),
-        ({"lb": {"weights": [1, 300]}}, r"fleet_services\[web\]\.lb\.weights\[1\]: 300 is not allowed"),
+        ({"lb": {"port": 80, "weights": [1, 3]}}, r"fleet_services\[web\]\.lb\.weights: key it by inventory host"),
+        ({"lb": {"port": 80, "weights": {"node1": 300}}}, r"fleet_services\[web\]\.lb\.weights\.node1: 300 is not"),
+        ({"lb": {"port": 80, "hosts": ["a b"]}}, r"fleet_services\[web\]\.lb\.hosts\[0\]: 'a b' is not allowed"),
+        ({"lb": {"port": 80, "paths": ["api"]}}, r"fleet_services\[web\]\.lb\.paths\[0\]: 'api' is not allowed"),
+        ({"lb": {"port": 6379, "mode": "tcp", "tls": True}}, r"fleet_services\[web\]\.lb\.tls: HTTP only"),
+        ({"lb": {"hosts": ["a.example.net"]}}, r"fleet_services\[web\]\.lb\.port: missing; give the frontend port"),
         ({"lb": {"weights": {"a;b": 1}}}, r"fleet_services\[web\]\.lb\.weights key: 'a;b' is not allowed"),
         ({"healthcheck": {"http_path": "/h\n"}}, r"fleet_services\[web\]\.healthcheck\.http_path: .* is not allowed"),
     ],
@@ -174,3 +179,11 @@ def test_kubernetes_autoscale_on_utilisation_is_accepted():
         ]
     )
     assert svc["autoscale"]["cpu_utilization"] == 60
+
+
+def test_services_sharing_a_load_balancer_port_are_checked_together_before_any_host_is_touched():
+    web = {**BASE, "lb": {"port": 80}}
+    api = {**BASE, "name": "api", "lb": {"port": 80, "hosts": ["api.example.net"], "paths": ["/v1"]}}
+    assert [d["lb"]["hosts"] for d in validate([web, api])] == [None, ["api.example.net"]]
+    with pytest.raises(DefinitionError, match=r"fleet_services\[api\]\.lb\.default: web and api would both be"):
+        validate([web, {**api, "lb": {"port": 80}}])
