@@ -226,8 +226,10 @@ options:
         default: 0
   lb:
     description:
-      - Load balancing, read by the C(containerops.fleet.haproxy) role from the definition. Services with
-        O(platform=kubernetes) are balanced by the cluster's Service instead.
+      - Load balancing, read by the C(containerops.fleet.haproxy) role from the definition.
+      - With O(platform=kubernetes) the service gets a NodePort Service (C(externalTrafficPolicy=Local)) and its
+        endpoints are the nodes that run its ready pods, at their InternalIP and the node port of the first port;
+        HAProxy balances over them and Prometheus scrapes them. Needs O(ports).
     type: dict
     suboptions:
       port:
@@ -271,6 +273,11 @@ options:
       proxy_protocol:
         description: Send the PROXY protocol (v2) header to the replicas, so they see the client's address.
         type: bool
+      node_port:
+        description:
+          - O(platform=kubernetes) only. The node port of the first port (30000-32767, the API server's default
+            range). Default one allocated by the API server and kept by it across deploys.
+        type: int
       balance:
         description: HAProxy balance algorithm; default V(roundrobin).
         type: str
@@ -333,5 +340,14 @@ options:
         default: 300
       scale_up_limit:
         description: Most replicas added in one check (on Kubernetes, per 15 seconds).
+        type: int
+      scale_up_stabilization:
+        description:
+          - Kubernetes. Seconds of recommendations whose lowest wins on the way up (the HPA's scale-up window,
+            0-3600; 0 scales up at once).
+        type: int
+        default: 0
+      scale_down_limit:
+        description: Kubernetes. Most replicas removed per 15 seconds (default the HPA's own policy).
         type: int
 """

@@ -9,6 +9,9 @@ version_added: 0.1.0
 description:
   - Collects the C(fleet_endpoints) fact that every container host holds after a deploy into one list, sorted by
     service, host and replica, optionally for one service only.
+  - Also the C(fleet_kubernetes_endpoints) fact the service role sets on the hosts of its play after a
+    C(platform=kubernetes) deploy (the cluster's nodes that serve the service); an endpoint several hosts report
+    counts once.
   - This list is what HAProxy backends, Prometheus targets and the autoscaler are built from.
 positional: hostvars, service
 options:
@@ -43,9 +46,13 @@ _value:
 
 def endpoints(hosts, hostvars, service=None):
     found = []
+    seen = set()
     for name in hosts:
-        for ep in (hostvars.get(name) or {}).get("fleet_endpoints") or []:
-            if service is None or ep.get("service") == service:
+        facts = hostvars.get(name) or {}
+        for ep in [*(facts.get("fleet_endpoints") or []), *(facts.get("fleet_kubernetes_endpoints") or [])]:
+            key = (ep.get("service"), ep.get("host"), ep.get("container"), ep.get("address"), ep.get("port"))
+            if (service is None or ep.get("service") == service) and key not in seen:
+                seen.add(key)
                 found.append(dict(ep))
     return sorted(found, key=lambda e: (e.get("service", ""), e.get("host", ""), e.get("replica", 0)))
 

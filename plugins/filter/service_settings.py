@@ -11,8 +11,8 @@ description:
     service that has one and returns it with the service's C(name) added, plus C(health_path) and
     C(metrics_path) from the definition when the section does not set them.
   - This is how the HAProxy, Prometheus and autoscaler roles read the one definition of each service.
-  - Services with C(platform=kubernetes) are left out - the cluster balances them with its Service and scales them
-    with its HorizontalPodAutoscaler.
+  - Services with C(platform=kubernetes) are left out of every section but C(lb) - the cluster scales them with its
+    HorizontalPodAutoscaler; HAProxy balances them over the node ports of their NodePort Service.
 positional: section
 options:
   _input:
@@ -45,7 +45,7 @@ def service_settings(services, section):
     out = []
     for svc in services or []:
         settings = svc.get(section)
-        if settings is None or settings is False or svc.get("platform") == "kubernetes":
+        if settings is None or settings is False or (svc.get("platform") == "kubernetes" and section != "lb"):
             continue
         item = dict(settings) if isinstance(settings, dict) else {}
         item["name"] = svc["name"]

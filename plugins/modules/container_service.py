@@ -54,6 +54,12 @@ options:
     description: O(platform=kubernetes) only. Namespace of the Deployment, Service and autoscaler.
     type: str
     default: default
+  create_namespace:
+    description:
+      - O(platform=kubernetes) only. Create O(namespace) when it does not exist (and wait for its default
+        ServiceAccount); without it a missing namespace fails the task, naming it. O(state=absent) never deletes it.
+    type: bool
+    default: false
   rollback_on_failure:
     description:
       - O(platform=kubernetes) only. When the rollout fails (ProgressDeadlineExceeded or the deadline passes),
@@ -262,6 +268,7 @@ def main() -> None:
             kubeconfig=dict(type="path"),
             context=dict(type="str"),
             namespace=dict(type="str", default="default"),
+            create_namespace=dict(type="bool", default=False),
             rollback_on_failure=dict(type="bool", default=True),
             advertise_address=dict(type="str"),
             node_name=dict(type="str"),

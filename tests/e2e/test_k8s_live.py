@@ -19,10 +19,12 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_playbook, wait_for
+from conftest import ROOT, ansible_env, run_playbook, wait_for
 
 sys.path.insert(0, str(ROOT / "tools" / "lab"))
 import k8s as k8s_lab  # the Kubernetes lab (stdlib only)
@@ -122,8 +124,39 @@ class Cluster:
                 return None
             raise
 
-    def pods(self) -> list:
-        return self.core.list_namespaced_pod(NAMESPACE, label_selector=f"app.kubernetes.io/name={NAME}").items
+    def pods(self, namespace: str = NAMESPACE, name: str = NAME) -> list:
+        return self.core.list_namespaced_pod(namespace, label_selector=f"app.kubernetes.io/name={name}").items
+
+    def serving_nodes(self, namespace: str = NAMESPACE, name: str = NAME) -> dict[str, str]:
+        """Node name -> InternalIP of the nodes running ready pods of the service (what the API says)."""
+        names = {
+            p.spec.node_name
+            for p in self.pods(namespace, name)
+            if any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
+        }
+        return {
+            n.metadata.name: next(a.address for a in n.status.addresses if a.type == "InternalIP")
+            for n in self.core.list_node().items
+            if n.metadata.name in names
+        }
+
+    def drop_namespace(self, namespace: str) -> None:
+        """Delete a namespace this module made and wait until it is gone."""
+        try:
+            self.core.delete_namespace(namespace)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+        wait_for(f"namespace {namespace} to be gone", lambda: not self.namespace_exists(namespace), timeout=120)
+
+    def namespace_exists(self, namespace: str) -> bool:
+        try:
+            self.core.read_namespace(namespace)
+            return True
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
 
     def template_hash(self) -> str:
         return self.read("Deployment").spec.template.metadata.annotations[L_HASH]
@@ -294,3 +327,188 @@ def test_rollback_playbook_refuses_a_kubernetes_service(tmp_path: Path):
     )
     assert proc.returncode != 0
     assert "platform kubernetes" in proc.stdout and "rollout undo" in proc.stdout, proc.stdout[-2000:]
+
+
+def http_get(address: str, port: int) -> tuple[int, str]:
+    """GET / from this machine: status and body (0 and the error when it does not answer)."""
+    try:
+        with urllib.request.urlopen(f"http://{address}:{port}/", timeout=3) as resp:
+            return resp.status, resp.read().decode(errors="replace")
+    except (OSError, urllib.error.URLError) as exc:
+        return 0, str(exc)
+
+
+def answers(address: str, port: int) -> bool:
+    status, body = http_get(address, port)
+    return status == 200 and "fleet k8s test image" in body
+
+
+def test_lb_gets_a_node_port_allocated_by_the_api_and_read_back(cluster):
+    """Issue 19 item 4: `lb` makes a NodePort Service; the endpoints are the serving nodes at address:nodePort."""
+    plain = definition(env={"RELEASE": "3"})
+    cluster.deploy(plain)
+    balanced = definition(env={"RELEASE": "3"}, lb={"port": 8081})
+    checked = cluster.deploy(balanced, "--check", "--diff")
+    assert checked["changed"] is True and checked["plan"]["objects"] == ["Service"], checked["plan"]
+    assert '"NodePort"' in checked["diff"]["after"] and cluster.read("Service").spec.type == "ClusterIP"
+    result = cluster.deploy(balanced)
+    svc = cluster.read("Service")
+    assert (svc.spec.type, svc.spec.external_traffic_policy) == ("NodePort", "Local")
+    allocated = svc.spec.ports[0].node_port
+    assert 30000 <= allocated <= 32767
+    nodes = cluster.serving_nodes()
+    assert nodes and [(e["host"], e["address"], e["port"]) for e in result["endpoints"]] == [
+        (name, address, allocated) for name, address in sorted(nodes.items())
+    ]
+    assert all(e["healthy"] and e["spec_hash"] == result["spec_hash"] for e in result["endpoints"])
+    # kube-proxy answers on the node address: what HAProxy will reach
+    for e in result["endpoints"]:
+        wait_for(f"{e['address']}:{e['port']} to serve", lambda e=e: answers(e["address"], e["port"]), timeout=30)
+    again = cluster.deploy(balanced)
+    assert again["changed"] is False, again["plan"]
+    assert cluster.read("Service").spec.ports[0].node_port == allocated
+
+
+def test_lb_node_port_is_pinned_validated_and_dropped_with_lb(cluster):
+    """lb.node_port pins the node port; a bad one is named; without lb the Service is ClusterIP and the pods are the
+    endpoints again."""
+    bad = cluster.deploy(definition(env={"RELEASE": "3"}, lb={"port": 8081, "node_port": 80}), check=False)
+    assert bad["rc"] != 0 and "lb.node_port: 80 is not allowed" in bad["msg"], bad.get("msg")
+    current = cluster.read("Service").spec.ports[0].node_port or 30000
+    pinned = current + 1 if current < 32767 else 30000
+    balanced = definition(env={"RELEASE": "3"}, lb={"port": 8081, "node_port": pinned})
+    result = cluster.deploy(balanced)
+    assert result["changed"] is True and result["plan"]["objects"] == ["Service"], result["plan"]
+    assert cluster.read("Service").spec.ports[0].node_port == pinned
+    assert {e["port"] for e in result["endpoints"]} == {pinned}
+    for e in result["endpoints"]:
+        wait_for(f"{e['address']}:{pinned} to serve", lambda e=e: answers(e["address"], pinned), timeout=30)
+    assert cluster.deploy(balanced)["changed"] is False
+    plain = cluster.deploy(definition(env={"RELEASE": "3"}))
+    svc = cluster.read("Service")
+    assert plain["changed"] is True and svc.spec.type == "ClusterIP"
+    assert svc.spec.ports[0].node_port is None
+    assert len(plain["endpoints"]) == 2 and {e["port"] for e in plain["endpoints"]} == {80}
+    assert cluster.deploy(definition(env={"RELEASE": "3"}))["changed"] is False
+
+
+def test_autoscale_behaviour_fields_reach_the_autoscaler(cluster):
+    """Issue 19 item 5: the HPA's behaviour (stabilization windows and limits both ways) from the definition."""
+    autoscale = {
+        "min": 2,
+        "max": 4,
+        "cpu_utilization": 80,
+        "scale_down_stabilization": 45,
+        "scale_up_stabilization": 20,
+        "scale_up_limit": 2,
+        "scale_down_limit": 1,
+    }
+    cluster.deploy(definition(env={"RELEASE": "3"}, autoscale=autoscale))
+    behavior = cluster.read("HorizontalPodAutoscaler").spec.behavior
+    assert (behavior.scale_up.stabilization_window_seconds, behavior.scale_down.stabilization_window_seconds) == (
+        20,
+        45,
+    )
+    assert [(p.type, p.value, p.period_seconds) for p in behavior.scale_up.policies] == [("Pods", 2, 15)]
+    assert [(p.type, p.value, p.period_seconds) for p in behavior.scale_down.policies] == [("Pods", 1, 15)]
+    assert cluster.deploy(definition(env={"RELEASE": "3"}, autoscale=autoscale))["changed"] is False
+    quicker = {**autoscale, "scale_up_stabilization": 0}
+    result = cluster.deploy(definition(env={"RELEASE": "3"}, autoscale=quicker), "--diff")
+    assert result["changed"] is True and result["plan"]["objects"] == ["HorizontalPodAutoscaler"], result["plan"]
+    assert cluster.read("HorizontalPodAutoscaler").spec.behavior.scale_up.stabilization_window_seconds == 0
+    bad = cluster.deploy(
+        definition(env={"RELEASE": "3"}, autoscale={**autoscale, "scale_up_stabilization": 7200}), check=False
+    )
+    assert bad["rc"] != 0 and "autoscale.scale_up_stabilization: 7200 is not allowed" in bad["msg"], bad.get("msg")
+    cluster.deploy(definition(env={"RELEASE": "3"}))  # back without an autoscaler
+
+
+def test_a_missing_namespace_is_named_or_created(cluster):
+    """Issue 19 item 5: create_namespace; without it a missing namespace fails the task, naming the option."""
+    namespace = f"{NAMESPACE}-new"
+    if cluster.namespace_exists(namespace):
+        cluster.drop_namespace(namespace)
+    spec = definition(namespace=namespace)
+    try:
+        refused = cluster.deploy(spec, check=False)
+        assert refused["rc"] != 0 and f"namespace {namespace!r} does not exist" in refused["msg"], refused.get("msg")
+        assert "create_namespace" in refused["msg"]
+        checked = cluster.deploy({**spec, "create_namespace": True}, "--check")
+        assert checked["changed"] is True and checked["plan"]["objects"][0] == "Namespace", checked["plan"]
+        assert not cluster.namespace_exists(namespace)
+        made = cluster.deploy({**spec, "create_namespace": True})
+        assert made["rc"] == 0 and made["changed"] is True and made["plan"]["objects"][0] == "Namespace"
+        assert len(made["endpoints"]) == 2 and all(e["healthy"] for e in made["endpoints"])
+        labels = cluster.core.read_namespace(namespace).metadata.labels
+        assert labels["app.kubernetes.io/managed-by"] == "containerops.fleet"
+        again = cluster.deploy({**spec, "create_namespace": True})
+        assert again["changed"] is False, again["plan"]
+        gone = cluster.deploy({"name": NAME, "namespace": namespace, "state": "absent"})
+        assert gone["changed"] is True and cluster.namespace_exists(namespace)  # absent never deletes the namespace
+    finally:
+        cluster.drop_namespace(namespace)
+
+
+ROLE_NAME = "fleet-k8s-role"
+
+
+def run_role(tmp_path: Path, kubeconfig: str, namespace: str, service: dict) -> tuple[dict, dict]:
+    """tests/e2e/playbooks/k8s_role.yml on a one-host inventory (the controller as the container host):
+    the recap of that host and the debug message (endpoints, HAProxy backends, Prometheus targets)."""
+    inventory = tmp_path / "hosts.yml"
+    host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    inventory.write_text(json.dumps({"all": {"children": {"container_hosts": {"hosts": {"k8s-controller": host}}}}}))
+    extra = {"test_definition": service, "test_kubeconfig": kubeconfig, "test_namespace": namespace}
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
+         str(ROOT / "tests" / "e2e" / "playbooks" / "k8s_role.yml"), "-e", json.dumps(extra)],
+        cwd=ROOT, env=ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"),
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    out = json.loads(proc.stdout)
+    shown = {}
+    for task in out["plays"][0]["tasks"]:
+        if task["task"]["name"] == "Show what HAProxy and Prometheus are given":
+            shown = task["hosts"]["k8s-controller"]["msg"]
+    return out["stats"]["k8s-controller"], shown
+
+
+def test_the_service_role_feeds_haproxy_and_prometheus_from_the_cluster(cluster, kubeconfig, tmp_path):
+    """Issue 19 item 4: one source of truth - the nodes serving a kubernetes service are the HAProxy backends and
+    the Prometheus targets, from the endpoints the deploy returned; the namespace is created; a second run changes
+    nothing."""
+    namespace = f"{NAMESPACE}-role"
+    if cluster.namespace_exists(namespace):
+        cluster.drop_namespace(namespace)
+    service = {
+        "name": ROLE_NAME,
+        "image": IMAGE,
+        "platform": "kubernetes",
+        "replicas": 2,
+        "ports": [{"container": 80}],
+        "healthcheck": {"http_path": "/", "interval": 1, "timeout": 2, "retries": 2},
+        "metrics_path": "/",
+        "lb": {"port": 8082},
+        "progress_deadline": 60,
+    }
+    try:
+        recap, shown = run_role(tmp_path, kubeconfig, namespace, service)
+        assert recap["changed"] >= 1 and recap["failures"] == 0
+        node_port = cluster.core.read_namespaced_service(ROLE_NAME, namespace).spec.ports[0].node_port
+        nodes = cluster.serving_nodes(namespace, ROLE_NAME)
+        assert nodes
+        (backend,) = shown["backends"]
+        assert (backend["name"], backend["port"]) == (ROLE_NAME, 8082)
+        assert [(s["name"], s["address"], s["port"]) for s in backend["servers"]] == [
+            (f"{name}-{ROLE_NAME}-nodeport", address, node_port) for name, address in sorted(nodes.items())
+        ]
+        targets = [t for group in shown["targets"][ROLE_NAME] for t in group["targets"]]
+        assert sorted(targets) == sorted(f"{address}:{node_port}" for address in nodes.values())
+        for s in backend["servers"]:  # kube-proxy programs the node port within a second or two
+            wait_for(f"{s['address']}:{s['port']} to serve", lambda s=s: answers(s["address"], s["port"]), timeout=30)
+        recap, shown = run_role(tmp_path, kubeconfig, namespace, service)
+        assert recap["changed"] == 0, recap
+        assert shown["backends"] == [backend]
+    finally:
+        cluster.drop_namespace(namespace)

@@ -47,7 +47,7 @@ import lab  # the Docker lab: engine, base image, command runner
 from lab import LabError, run
 
 ROOT = HERE.parents[1]
-BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kubectl")
+BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "kubectl")
 # What must exist on the machine -> the Debian package that provides it (RECIPE.md).
 PACKAGES = {
     "/usr/bin/etcd": "etcd-server",
@@ -68,7 +68,9 @@ UNREADY_IMAGE = "fleet-k8s/http:unready"  # serves on port 80 from an empty root
 IMAGE_RECIPE = "1"
 MARK = "containerops.fleet k8s lab"
 # The order `up` starts them in; `down` stops them in reverse.
-COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "containerd", "kubelet")
+COMPONENTS = (
+    "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "containerd", "kubelet", "kube-proxy"
+)  # fmt: skip
 
 SERVE_PY = """\
 # The test image's server: static files from ROOT on PORT; exits at once on SIGTERM (it runs as PID 1).
@@ -346,6 +348,7 @@ def ensure_pki(cluster: Cluster) -> None:
     _cert(pki, "kubelet-client", f"system:node:{cluster.node}", "system:nodes")
     _cert(pki, "apiserver-kubelet-client", "kube-apiserver-kubelet-client", "system:masters")
     _cert(pki, "kubelet", cluster.node, san=f"DNS:{cluster.node},DNS:localhost,IP:127.0.0.1", usage="serverAuth")
+    _cert(pki, "kube-proxy", "system:kube-proxy")  # the built-in system:node-proxier binding names this user
 
 
 def _b64(path: Path) -> str:
@@ -716,6 +719,48 @@ def start_kubelet(cluster: Cluster) -> None:
             raise LabError(f"node {cluster.node} not Ready after 120 s: {_log_tail(cluster, 'kubelet')}")
 
 
+def kube_proxy_config(cluster: Cluster) -> str:
+    """iptables mode; node ports answer on the machine's own address only (not on loopback: no route_localnet,
+    not on Docker's bridges); no conntrack sysctl is changed; metrics and health on 127.0.0.1."""
+    doc = {
+        "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
+        "kind": "KubeProxyConfiguration",
+        "mode": "iptables",
+        "clientConnection": {"kubeconfig": str(cluster.conf / "kube-proxy.kubeconfig")},
+        "hostnameOverride": cluster.node,
+        "bindAddress": "127.0.0.1",
+        "healthzBindAddress": "127.0.0.1:10256",
+        "metricsBindAddress": "127.0.0.1:10249",
+        "clusterCIDR": cluster.pod_cidr,
+        "nodePortAddresses": [f"{advertise_address()}/32"],
+        "conntrack": {"maxPerCore": 0, "min": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s"},
+        "iptables": {"masqueradeAll": False, "syncPeriod": "30s", "minSyncPeriod": "1s"},
+    }
+    return json.dumps(doc, indent=1)
+
+
+def start_kube_proxy(cluster: Cluster) -> None:
+    """NodePort Services (what HAProxy balances a kubernetes service over) need kube-proxy's rules."""
+    (cluster.conf / "kube-proxy.json").write_text(kube_proxy_config(cluster))
+    start(
+        cluster,
+        "kube-proxy",
+        [str(cluster.bin("kube-proxy")), f"--config={cluster.conf / 'kube-proxy.json'}", "--v=1"],
+    )
+    wait_until(cluster, "kube-proxy", "kube-proxy", lambda: _http_ok("http://127.0.0.1:10256/healthz"), 60, 0.5)
+
+
+def cleanup_kube_proxy(cluster: Cluster) -> None:
+    """Remove kube-proxy's chains and rules from the machine's iptables (`kube-proxy --cleanup`)."""
+    if not cluster.bin("kube-proxy").exists():
+        return
+    proc = run([str(cluster.bin("kube-proxy")), "--cleanup", "--v=0"], check=False, timeout=60)
+    if proc.returncode == 0:
+        progress("removed kube-proxy's iptables rules")
+    else:
+        progress(f"kube-proxy --cleanup: {proc.stderr.decode(errors='replace').strip().splitlines()[-1:]}")
+
+
 # --------------------------------------------------------------------------- images
 
 
@@ -831,6 +876,7 @@ def preflight(cluster: Cluster) -> None:
         "kube-controller-manager": (10257,),
         "kube-scheduler": (10259,),
         "kubelet": (10250, 10248),
+        "kube-proxy": (10249, 10256),
     }
     for name, numbers in ports.items():
         if running(cluster, name):
@@ -865,12 +911,14 @@ def up(cluster: Cluster) -> None:
         write_kubeconfig(cluster, cluster.conf / "controller-manager.kubeconfig", "controller-manager")
         write_kubeconfig(cluster, cluster.conf / "scheduler.kubeconfig", "scheduler")
         write_kubeconfig(cluster, cluster.conf / "kubelet.kubeconfig", "kubelet-client")
+        write_kubeconfig(cluster, cluster.conf / "kube-proxy.kubeconfig", "kube-proxy")
         start_etcd(cluster)
         start_containerd(cluster)
         imported = pool.submit(lambda: import_images(cluster, images.result()))
         start_apiserver(cluster)
         start_controllers(cluster)
         start_kubelet(cluster)
+        start_kube_proxy(cluster)
         imported.result()
     (cluster.state / "images.recipe").write_text(recipe + "\n")
     progress(f"cluster up in {time.monotonic() - started:.0f} s: node {cluster.node} Ready, images imported")
@@ -935,9 +983,11 @@ def down(cluster: Cluster) -> None:
         return
     if os.geteuid() != 0:
         raise LabError("the Kubernetes lab was started as root; run `down` as root too")
+    stop(cluster, "kube-proxy")
+    cleanup_kube_proxy(cluster)
     stop(cluster, "kubelet")
     netns, containers = _remove_containers(cluster)
-    for name in reversed(COMPONENTS[:-1]):
+    for name in reversed(COMPONENTS[: COMPONENTS.index("kubelet")]):
         stop(cluster, name)
     for point in _mounts_under([cluster.state, cluster.run_dir, *map(Path, netns)]):
         if run(["umount", point], check=False).returncode != 0:

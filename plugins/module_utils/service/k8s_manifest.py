@@ -1,7 +1,8 @@
 # Copyright: (c) 2026, containerops.fleet contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The service spec as Kubernetes objects: a Deployment, a Service (when ports are given) and an
-autoscaling/v2 HorizontalPodAutoscaler (when autoscaling is asked for).  Pure: data in, data out.
+"""The service spec as Kubernetes objects: a Deployment, a Service (when ports are given; a NodePort Service
+when the service is load-balanced: `lb`) and an autoscaling/v2 HorizontalPodAutoscaler (when autoscaling is
+asked for); and the endpoints HAProxy and Prometheus read from what runs.  Pure: data in, data out.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import json
 import math
 from typing import Any
 
+from ansible_collections.containerops.fleet.plugins.module_utils import allow
+from ansible_collections.containerops.fleet.plugins.module_utils.service.endpoints import endpoint
 from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import L_HASH, SpecError
 
 MANAGER = "containerops.fleet"  # server-side apply field manager
@@ -21,6 +24,8 @@ DEADLINE_REASON = "ProgressDeadlineExceeded"
 KINDS = (("apps/v1", "Deployment"), ("v1", "Service"), ("autoscaling/v2", "HorizontalPodAutoscaler"))
 L_NAME = "app.kubernetes.io/name"
 L_MANAGED = "app.kubernetes.io/managed-by"
+# The API server's default --service-node-port-range.
+NODE_PORT_RANGE = (30000, 32767)
 
 
 def _probe(spec: dict[str, Any]) -> dict[str, Any] | None:
@@ -64,8 +69,27 @@ def _resources(spec: dict[str, Any]) -> dict[str, Any]:
     return {"limits": limits, "requests": dict(limits)} if limits else {}
 
 
-def check(spec: dict[str, Any], autoscale: dict[str, Any] | None) -> None:
+def check_lb(spec: dict[str, Any], lb: dict[str, Any] | None) -> None:
+    """A load-balanced service is reached on a node port of its first port: it needs ports; a pinned
+    lb.node_port lies in the node port range."""
+    if not lb:
+        return
+    if not spec["ports"]:
+        raise SpecError(
+            "lb: on platform kubernetes HAProxy balances over a NodePort Service of the first port; give ports"
+        )
+    node_port = lb.get("node_port")
+    if node_port is not None:
+        low, high = NODE_PORT_RANGE
+        try:
+            allow.whole(node_port, "lb.node_port", low, high)
+        except allow.NotAllowed as exc:
+            raise SpecError(f"{exc} (the API server's default service-node-port-range)") from None
+
+
+def check(spec: dict[str, Any], autoscale: dict[str, Any] | None, lb: dict[str, Any] | None = None) -> None:
     """Spec fields that have no Kubernetes meaning are refused by name, not silently dropped."""
+    check_lb(spec, lb)
     if spec["restart_policy"] not in ("always", "unless-stopped"):
         raise SpecError(
             f"restart_policy: {spec['restart_policy']!r} cannot apply to a Deployment (its pods always restart); "
@@ -89,6 +113,7 @@ def check(spec: dict[str, Any], autoscale: dict[str, Any] | None) -> None:
                 "autoscale.query: on platform kubernetes the HorizontalPodAutoscaler scales on cpu_utilization or "
                 "memory_utilization; a Prometheus query needs a custom metrics adapter"
             )
+        check_behavior(autoscale)
 
 
 def _hpa_targets(autoscale: dict[str, Any]) -> dict[str, int]:
@@ -161,25 +186,25 @@ def deployment(
     return body
 
 
-def service(spec: dict[str, Any], *, namespace: str, digest: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": _meta(spec, namespace, digest),
-        "spec": {
-            "type": "ClusterIP",
-            "selector": {L_NAME: spec["name"]},
-            "ports": [
-                {
-                    "name": f"{p['protocol']}-{p['container']}",
-                    "port": p["container"],
-                    "targetPort": p["container"],
-                    "protocol": p["protocol"].upper(),
-                }
-                for p in spec["ports"]
-            ],
-        },
-    }
+def service(spec: dict[str, Any], *, namespace: str, digest: str, lb: dict[str, Any] | None = None) -> dict[str, Any]:
+    """ClusterIP; with `lb` a NodePort Service whose first port is lb.node_port (else allocated by the API
+    server and kept by it: an apply that leaves nodePort out keeps the allocated one).  Node ports reach only
+    the pods on their own node (externalTrafficPolicy Local): the nodes that run ready pods are the backends."""
+    ports = [
+        {
+            "name": f"{p['protocol']}-{p['container']}",
+            "port": p["container"],
+            "targetPort": p["container"],
+            "protocol": p["protocol"].upper(),
+        }
+        for p in spec["ports"]
+    ]
+    body: dict[str, Any] = {"type": "ClusterIP", "selector": {L_NAME: spec["name"]}, "ports": ports}
+    if lb:
+        body.update(type="NodePort", externalTrafficPolicy="Local")
+        if lb.get("node_port") is not None:
+            ports[0]["nodePort"] = int(lb["node_port"])
+    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(spec, namespace, digest), "spec": body}
 
 
 def autoscaler(spec: dict[str, Any], autoscale: dict[str, Any], *, namespace: str, digest: str) -> dict[str, Any]:
@@ -206,16 +231,36 @@ def autoscaler(spec: dict[str, Any], autoscale: dict[str, Any], *, namespace: st
     }
 
 
+LIMIT_PERIOD = 15  # seconds: the period of the scale-up and scale-down limits (the HPA's default policies')
+
+
 def _behavior(autoscale: dict[str, Any]) -> dict[str, Any]:
-    """The same stabilization and scale-up limit the cron autoscaler applies on docker and swarm."""
+    """The HPA's behaviour: stabilization windows both ways (scale-down as the cron autoscaler on docker and swarm),
+    at most scale_up_limit / scale_down_limit pods per LIMIT_PERIOD seconds when given (else the HPA's defaults)."""
+    down_window = autoscale.get("scale_down_stabilization")
     behavior: dict[str, Any] = {
-        "scaleDown": {"stabilizationWindowSeconds": int(autoscale.get("scale_down_stabilization") or 300)}
+        "scaleDown": {"stabilizationWindowSeconds": int(300 if down_window is None else down_window)},
+        "scaleUp": {"stabilizationWindowSeconds": int(autoscale.get("scale_up_stabilization") or 0)},
     }
-    if autoscale.get("scale_up_limit"):
-        behavior["scaleUp"] = {
-            "policies": [{"type": "Pods", "value": autoscale["scale_up_limit"], "periodSeconds": 15}]
-        }
+    for key, direction in (("scale_up_limit", "scaleUp"), ("scale_down_limit", "scaleDown")):
+        if autoscale.get(key):
+            behavior[direction]["policies"] = [
+                {"type": "Pods", "value": int(autoscale[key]), "periodSeconds": LIMIT_PERIOD}
+            ]
     return behavior
+
+
+def check_behavior(autoscale: dict[str, Any]) -> None:
+    """The HPA's bounds: windows 0-3600 s, limits at least one pod."""
+    try:
+        for key in ("scale_down_stabilization", "scale_up_stabilization"):
+            if autoscale.get(key) is not None:
+                allow.whole(autoscale[key], f"autoscale.{key}", 0, 3600)
+        for key in ("scale_up_limit", "scale_down_limit"):
+            if autoscale.get(key) is not None:
+                allow.whole(autoscale[key], f"autoscale.{key}", 1, 10000)
+    except allow.NotAllowed as exc:
+        raise SpecError(str(exc)) from None
 
 
 def render(
@@ -225,16 +270,17 @@ def render(
     digest: str,
     progress_deadline: int = 600,
     autoscale: dict[str, Any] | None = None,
+    lb: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Every object the service is made of, in apply order."""
-    check(spec, autoscale)
+    check(spec, autoscale, lb)
     out = [
         deployment(
             spec, namespace=namespace, digest=digest, progress_deadline=progress_deadline, autoscaled=bool(autoscale)
         )
     ]
     if spec["ports"]:
-        out.append(service(spec, namespace=namespace, digest=digest))
+        out.append(service(spec, namespace=namespace, digest=digest, lb=lb))
     if autoscale:
         out.append(autoscaler(spec, autoscale, namespace=namespace, digest=digest))
     return out
@@ -326,3 +372,89 @@ def rollback_template(previous: dict[str, Any]) -> dict[str, Any]:
 def is_ours(obj: dict[str, Any] | None) -> bool:
     """Made by this collection (its managed-by label): only such objects are deleted when no longer wanted."""
     return bool(obj) and ((obj.get("metadata") or {}).get("labels") or {}).get(L_MANAGED) == MANAGER
+
+
+def namespace(name: str) -> dict[str, Any]:
+    """The namespace a service is applied to, when the module is told to create it (create_namespace)."""
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {L_MANAGED: MANAGER}}}
+
+
+def _ready(pod: dict[str, Any]) -> bool:
+    status = pod.get("status") or {}
+    return (
+        status.get("phase") == "Running"
+        and not (pod.get("metadata") or {}).get("deletionTimestamp")
+        and any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+    )
+
+
+def node_port_of(svc: dict[str, Any] | None, spec: dict[str, Any]) -> int | None:
+    """The node port of the service's first port in a live NodePort Service (read back: checked), else None."""
+    body = (svc or {}).get("spec") or {}
+    if body.get("type") != "NodePort" or not spec["ports"]:
+        return None
+    first = spec["ports"][0]
+    for port in body.get("ports") or []:
+        if port.get("port") == first["container"] and str(port.get("protocol", "TCP")).lower() == first["protocol"]:
+            where = f"Service {spec['name']}: nodePort of port {first['container']} as the API returned it"
+            try:
+                return allow.whole(port.get("nodePort"), where, 1, 65535)
+            except allow.NotAllowed as exc:
+                raise SpecError(str(exc)) from None
+    return None
+
+
+def node_address(node: dict[str, Any]) -> str:
+    """A node's InternalIP (else ExternalIP), as the API returned it: checked as an address, '' when none."""
+    addresses = (node.get("status") or {}).get("addresses") or []
+    name = (node.get("metadata") or {}).get("name", "?")
+    for kind in ("InternalIP", "ExternalIP"):
+        for entry in addresses:
+            if entry.get("type") == kind:
+                try:
+                    return allow.address(entry.get("address"), f"node {str(name)[:60]} {kind} as the API returned it")
+                except allow.NotAllowed as exc:
+                    raise SpecError(str(exc)) from None
+    return ""
+
+
+def node_endpoints(
+    spec: dict[str, Any], node_port: int, pods: list[dict[str, Any]], nodes: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """One endpoint per node that runs ready pods of the service: the node's address and the node port.
+
+    What HAProxy balances over and Prometheus scrapes (docs/endpoints.md): with externalTrafficPolicy Local a node
+    port reaches its own node's pods only, so these are exactly the nodes serving the service.  spec_hash is the
+    node's pods' when they agree ('' during a rollout).
+    """
+    by_node: dict[str, list[dict[str, Any]]] = {}
+    for pod in pods:
+        if _ready(pod):
+            by_node.setdefault((pod.get("spec") or {}).get("nodeName") or "", []).append(pod)
+    out = []
+    for node in sorted(nodes, key=lambda n: (n.get("metadata") or {}).get("name", "")):
+        name = (node.get("metadata") or {}).get("name", "")
+        if name not in by_node:
+            continue
+        address = node_address(node)
+        if not address:
+            continue
+        hashes = {((p["metadata"].get("annotations") or {}).get(L_HASH, "")) for p in by_node[name]}
+        try:
+            host = allow.check("container", name, "node name as the API returned it")
+        except allow.NotAllowed as exc:
+            raise SpecError(str(exc)) from None
+        out.append(
+            endpoint(
+                service=spec["name"],
+                host=host,
+                address=address,
+                port=node_port,
+                container=f"{spec['name']}-nodeport",
+                replica=len(out) + 1,
+                spec_hash=hashes.pop() if len(hashes) == 1 else "",
+                healthy=True,
+                spec=spec,
+            )
+        )
+    return out

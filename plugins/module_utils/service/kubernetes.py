@@ -8,7 +8,11 @@ that are no longer wanted (the autoscaler after `autoscale` is removed, the Serv
 deleted; turning autoscaling on hands `.spec.replicas` to the autoscaler without a dip.  Then waits for the
 rollout until the controller decides: done, or ProgressDeadlineExceeded (this wait outlasts
 progressDeadlineSeconds so the controller speaks first), optionally putting the Deployment's previous pod
-template back.  `absent` returns once the foreground deletion is complete.
+template back.  `absent` returns once the foreground deletion is complete (the namespace stays).
+
+The endpoints are what runs: one per ready pod (pod IP, first container port), or for a load-balanced service
+(`lb`) one per node running ready pods (node InternalIP, node port of the NodePort Service), the addresses
+HAProxy and Prometheus reach from outside the cluster.  Values read back from the API are checked (allow).
 """
 
 from __future__ import annotations
@@ -23,7 +27,12 @@ from typing import Any, Callable, TypeVar
 
 from ansible_collections.containerops.fleet.plugins.module_utils.service import k8s_manifest as manifest
 from ansible_collections.containerops.fleet.plugins.module_utils.service.endpoints import endpoint
-from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import L_HASH, sealed_value, spec_hash
+from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import (
+    L_HASH,
+    SpecError,
+    sealed_value,
+    spec_hash,
+)
 
 try:
     from kubernetes import config as k8s_config
@@ -39,6 +48,8 @@ IGNORED_META = ("managedFields", "resourceVersion", "generation", "uid", "creati
 # How long past progressDeadlineSeconds without any progress this wait goes on when the controller has not
 # marked ProgressDeadlineExceeded (it does about a second after the deadline; a stale condition it never renews).
 DEADLINE_GRACE = 10.0
+# How long a namespace this run created may take to get its default ServiceAccount (pods wait for it).
+SERVICE_ACCOUNT_WAIT = 60.0
 
 
 class KubernetesError(Exception):
@@ -63,6 +74,8 @@ def _api_errors(fn: F) -> F:
             raise KubernetesError(f"API refused a call: {exc.summary()}") from exc
         except (HTTPError, OSError) as exc:
             raise KubernetesError(f"API server unreachable: {exc}") from exc
+        except SpecError as exc:  # a value read back from the API that fails its allow-list
+            raise KubernetesError(str(exc)) from exc
 
     return wrapper  # type: ignore[return-value]
 
@@ -81,6 +94,8 @@ class KubernetesService:
     spec: dict[str, Any]
     namespace: str = "default"
     autoscale: dict[str, Any] | None = None
+    lb: dict[str, Any] | None = None
+    create_namespace: bool = False
     deadline: float = 600.0
     rollback_on_failure: bool = True
     check_mode: bool = False
@@ -149,6 +164,35 @@ class KubernetesService:
         # No engine to ask for an image ID: the reference itself is hashed (pin a digest to roll out a rebuild).
         return spec_hash(self.spec, hashlib.sha256(self.spec["image"].encode()).hexdigest(), self.seal_key)
 
+    def _namespace(self) -> bool:
+        """Whether the namespace is there; created (and given its default ServiceAccount) with create_namespace.
+
+        Returns True when it is missing and this run creates it, or would (check mode)."""
+        res = self.dynamic.resources.get(api_version="v1", kind="Namespace")
+        try:
+            res.get(name=self.namespace)
+            return False
+        except NotFoundError:
+            pass
+        if not self.create_namespace:
+            raise KubernetesError(
+                f"namespace {self.namespace!r} does not exist: create it, or set create_namespace: true "
+                "(service role: service_kubernetes_create_namespace)"
+            )
+        if self.check_mode:
+            return True
+        self._apply(manifest.namespace(self.namespace), dry_run=False)
+        end = time.monotonic() + SERVICE_ACCOUNT_WAIT
+        while self._get("v1", "ServiceAccount", "default") is None:
+            if time.monotonic() > end:
+                raise KubernetesError(
+                    f"namespace {self.namespace!r} created, but it has no default ServiceAccount after "
+                    f"{SERVICE_ACCOUNT_WAIT:g} s (is the controller manager running?)",
+                    {"changed": True},
+                )
+            time.sleep(min(self.poll, 0.5))
+        return True
+
     # ------------------------------------------------------------------ entry points
 
     def _delete(self, api_version: str, kind: str, foreground: bool = False) -> None:
@@ -189,7 +233,24 @@ class KubernetesService:
             digest=digest,
             progress_deadline=int(self.deadline),
             autoscale=self.autoscale,
+            lb=self.lb,
         )
+        new_namespace = self._namespace()
+        if new_namespace and self.check_mode:
+            # Nothing to dry-run against in a namespace that is not there: everything would be created.
+            after = {"Namespace": manifest.namespace(self.namespace), **{b["kind"]: _comparable(b) for b in wanted}}
+            return {
+                "changed": True,
+                "spec_hash": digest,
+                "rolled_back": False,
+                "plan": {"action": "apply", "objects": list(after), "remove": []},
+                "removed": [],
+                "diff": {
+                    "before": json.dumps(self._sealed(dict.fromkeys(after)), indent=1, sort_keys=True),
+                    "after": json.dumps(self._sealed(after), indent=1, sort_keys=True),
+                },
+                "endpoints": [],
+            }
         live = {kind: self._get(api, kind, self.spec["name"]) for api, kind in manifest.KINDS}
         # A deletion still in progress (state=absent just before, or someone else's) ends before anything is applied:
         # an apply to an object being deleted is lost with it.
@@ -219,6 +280,9 @@ class KubernetesService:
         for _api, kind in unwanted:
             before[kind], after[kind] = _comparable(live[kind]), None
         removed = [kind for _api, kind in unwanted]
+        if new_namespace:
+            changed_kinds.insert(0, "Namespace")
+            before["Namespace"], after["Namespace"] = None, manifest.namespace(self.namespace)
         changed = bool(changed_kinds or removed)
         result: dict[str, Any] = {
             "changed": changed,
@@ -349,9 +413,16 @@ class KubernetesService:
         return True
 
     def endpoints(self) -> list[dict[str, Any]]:
-        """One endpoint per ready pod: its IP and the first container port (docs/endpoints.md)."""
+        """One endpoint per ready pod: its IP and the first container port; for a load-balanced service one per node
+        running ready pods: the node's address and the node port (docs/endpoints.md)."""
         pods_api = self.dynamic.resources.get(api_version="v1", kind="Pod")
         pods = pods_api.get(namespace=self.namespace, label_selector=f"{manifest.L_NAME}={self.spec['name']}").to_dict()
+        if self.lb and self.spec["ports"]:
+            node_port = manifest.node_port_of(self._get("v1", "Service", self.spec["name"]), self.spec)
+            if node_port is None:
+                return []
+            nodes = self.dynamic.resources.get(api_version="v1", kind="Node").get().to_dict()
+            return manifest.node_endpoints(self.spec, node_port, pods.get("items") or [], nodes.get("items") or [])
         out = []
         for pod in pods.get("items") or []:
             status = pod.get("status") or {}

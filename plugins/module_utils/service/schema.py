@@ -99,6 +99,7 @@ SERVICE_OPTIONS: dict[str, dict[str, Any]] = {
         "type": "dict",
         "options": {
             "port": {"type": "int"},
+            "node_port": {"type": "int"},
             "mode": {"type": "str", "choices": ["http", "tcp"]},
             "hosts": {"type": "list", "elements": "str"},
             "paths": {"type": "list", "elements": "str"},
@@ -126,6 +127,8 @@ SERVICE_OPTIONS: dict[str, dict[str, Any]] = {
             "tolerance": {"type": "float", "default": 0.1},
             "scale_down_stabilization": {"type": "int", "default": 300},
             "scale_up_limit": {"type": "int"},
+            "scale_up_stabilization": {"type": "int", "default": 0},
+            "scale_down_limit": {"type": "int"},
         },
         "required_together": [["query", "target"]],
     },
@@ -239,9 +242,17 @@ def check_settings(definition: dict[str, Any]) -> None:
                 "autoscale: on platform docker and swarm the cron autoscaler needs query and target "
                 "(cpu_utilization and memory_utilization are for platform kubernetes)"
             )
+        else:
+            for key in ("scale_up_stabilization", "scale_down_limit"):
+                if auto.get(key):
+                    raise SpecError(
+                        f"autoscale.{key}: a HorizontalPodAutoscaler field (platform kubernetes); the cron autoscaler "
+                        "on docker and swarm scales up at once and down to the stabilized recommendation"
+                    )
         for key in ("cpu_utilization", "memory_utilization"):
             if auto.get(key) is not None and not 1 <= auto[key] <= 100:
                 raise SpecError(f"autoscale.{key}: a percentage between 1 and 100, got {auto[key]}")
+    _check_kubernetes(definition)
     lb = definition.get("lb")
     if lb is not None:
         # The one check of the lb section (values against allow-lists, rules between fields): the renderer's own.
@@ -254,6 +265,27 @@ def check_settings(definition: dict[str, Any]) -> None:
             check_lb(lb, need_port=definition.get("platform") != "kubernetes")
         except HaproxyConfigError as exc:
             raise SpecError(str(exc)) from None
+
+
+def _check_kubernetes(definition: dict[str, Any]) -> None:
+    """lb on kubernetes (a NodePort Service: needs ports; lb.node_port pins its port, for kubernetes only) and the
+    HorizontalPodAutoscaler's behaviour bounds."""
+    from ansible_collections.containerops.fleet.plugins.module_utils.service import k8s_manifest
+
+    lb = definition.get("lb") or {}
+    if definition.get("platform") == "kubernetes":
+        from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import normalize
+
+        k8s_manifest.check_lb(normalize(definition), lb)
+        if definition.get("autoscale"):
+            k8s_manifest.check_behavior(definition["autoscale"])
+    elif lb.get("node_port") is not None:
+        from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import SpecError
+
+        raise SpecError(
+            "lb.node_port: only for platform kubernetes (its NodePort Service); docker and swarm publish "
+            "ports[].host_range on each host"
+        )
 
 
 def validate(services: Any, where: str = "fleet_services") -> list[dict[str, Any]]:

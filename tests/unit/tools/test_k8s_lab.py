@@ -78,3 +78,18 @@ def test_a_kubeconfig_carries_its_certificates(tmp_path):
     assert doc["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:6443"
     assert set(doc["users"][0]["user"]) == {"client-certificate-data", "client-key-data"}
     assert cluster.kubeconfig.stat().st_mode & 0o777 == 0o600
+
+
+def test_kube_proxy_serves_node_ports_on_the_machines_address_only(tmp_path, monkeypatch):
+    """NodePort Services need kube-proxy; its node ports answer on the machine's address, not on loopback (no
+    route_localnet) nor Docker's bridges; metrics and health on loopback; no conntrack sysctl changed."""
+    monkeypatch.setattr(k8s, "advertise_address", lambda: "192.0.2.7")
+    cluster = k8s.Cluster(source=tmp_path, state=tmp_path / "state", node="vm")
+    proxy = json.loads(k8s.kube_proxy_config(cluster))
+    assert proxy["mode"] == "iptables" and proxy["hostnameOverride"] == "vm"
+    assert proxy["nodePortAddresses"] == ["192.0.2.7/32"]
+    assert proxy["bindAddress"] == "127.0.0.1"
+    assert proxy["healthzBindAddress"].startswith("127.0.0.1:") and proxy["metricsBindAddress"].startswith("127.0.0.1:")
+    assert proxy["clusterCIDR"] == cluster.pod_cidr
+    assert proxy["conntrack"]["maxPerCore"] == 0 and proxy["conntrack"]["min"] == 0
+    assert "kube-proxy" in k8s.BINARIES and k8s.COMPONENTS[-1] == "kube-proxy"

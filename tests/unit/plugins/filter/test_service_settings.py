@@ -23,10 +23,10 @@ def test_takes_the_section_named_after_its_service():
     assert service_settings(services, "autoscale") == []
 
 
-def test_kubernetes_services_are_left_to_the_cluster():
+def test_kubernetes_services_are_balanced_by_haproxy_and_scaled_by_the_cluster():
     services = [
         {"name": "web", "lb": {"port": 80}, "autoscale": {"max": 4}},
         {"name": "api", "platform": "kubernetes", "lb": {"port": 81}, "autoscale": {"max": 4}},
     ]
-    assert [s["name"] for s in service_settings(services, "lb")] == ["web"]
+    assert [s["name"] for s in service_settings(services, "lb")] == ["web", "api"]
     assert [s["name"] for s in service_settings(services, "autoscale")] == ["web"]

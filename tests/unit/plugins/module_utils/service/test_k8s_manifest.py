@@ -118,7 +118,7 @@ def test_autoscale_means_the_same_on_kubernetes():
     ]
     assert hpa["spec"]["behavior"] == {
         "scaleDown": {"stabilizationWindowSeconds": 120},
-        "scaleUp": {"policies": [{"type": "Pods", "value": 2, "periodSeconds": 15}]},
+        "scaleUp": {"stabilizationWindowSeconds": 0, "policies": [{"type": "Pods", "value": 2, "periodSeconds": 15}]},
     }
     no_target = render(autoscale={"min": 1, "max": 3})[2]
     assert no_target["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70

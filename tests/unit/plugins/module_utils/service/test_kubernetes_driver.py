@@ -73,6 +73,7 @@ class FakeAPI:
 
     def __init__(self, objects: dict[str, dict[str, Any]] | None = None, linger: int = 0):
         self.objects = objects or {}
+        self.objects.setdefault("Namespace", {"metadata": {"name": "default"}})  # the namespace exists
         self.calls: list[tuple] = []
         self.after_apply: list[list[dict[str, Any]]] = []
         self.script: list[dict[str, Any]] = []
@@ -84,6 +85,8 @@ class FakeAPI:
         return Resource(self, kind)
 
     def applied(self, kind: str) -> None:
+        if kind == "Namespace":  # the controller manager gives a new namespace its default ServiceAccount
+            self.objects["ServiceAccount"] = {"metadata": {"name": "default"}}
         if kind == "Deployment" and self.after_apply:
             self.script = self.after_apply.pop(0)
 
@@ -214,7 +217,7 @@ def test_absent_returns_when_the_foreground_delete_is_complete():
     result = service(api).absent()
     assert result == {"changed": True, "endpoints": [], "removed": ["Service", "Deployment"]}
     assert ("delete", "Deployment", "Foreground") in api.calls
-    assert api.objects == {}
+    assert set(api.objects) == {"Namespace"}  # the namespace stays
 
 
 def test_absent_fails_when_the_delete_never_completes(monkeypatch):
@@ -233,3 +236,31 @@ def test_a_restart_with_autoscale_hands_replicas_over_too():
         ("Deployment", manifest.MANAGER),
     ]
     assert "replicas" not in applied(api)[0]["spec"]
+
+
+def test_a_missing_namespace_is_named_with_the_option_that_creates_it():
+    api = FakeAPI()
+    del api.objects["Namespace"]
+    with pytest.raises(driver.KubernetesError, match=r"namespace 'default' does not exist: .*create_namespace: true"):
+        service(api).present()
+    assert api.calls == []
+
+
+def test_check_mode_in_a_missing_namespace_reports_everything_as_new_and_creates_nothing():
+    api = FakeAPI()
+    del api.objects["Namespace"]
+    result = service(api, check_mode=True, create_namespace=True).present()
+    assert result["changed"] is True and result["plan"]["objects"] == ["Namespace", "Deployment", "Service"]
+    assert api.calls == [] and "Namespace" not in api.objects
+    assert '"Namespace": null' in result["diff"]["before"] and '"kind": "Namespace"' in result["diff"]["after"]
+
+
+def test_create_namespace_applies_it_first_and_waits_for_its_service_account():
+    api = FakeAPI()
+    del api.objects["Namespace"]
+    api.after_apply = [[done(1)]]
+    result = service(api, create_namespace=True).present()
+    kinds = [c[1] for c in api.calls if c[0] == "apply"]
+    assert kinds == ["Namespace", "Deployment", "Service"]
+    assert result["changed"] is True and result["plan"]["objects"][0] == "Namespace"
+    assert api.objects["Namespace"]["metadata"]["labels"] == {manifest.L_MANAGED: manifest.MANAGER}
