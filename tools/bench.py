@@ -1,22 +1,33 @@
 # Copyright: (c) 2026, containerops.fleet contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""`make bench`: ours vs the peer, side by side in one run, on one lab host.
+"""`make bench`: ours vs the peer, side by side in one run, on one lab host; then HAProxy's own cost.
 
 10 replicas of a small image: a cold deploy and a no-op re-run, with containerops.fleet.container_service
 (one task) and community.docker.docker_container (PyPI's `ansible` package, one task per replica in a
 loop), and a playbook with a single ping as the floor.  Several rounds, medians, ratios of the time
 above the floor.  Targets: no-op ours/peer <= 0.1, cold ours/peer <= 0.5.
+
+HAProxy (`--part haproxy`): one replica of the static test server (tests/e2e/noshell/server.c) deployed behind lb1
+with a certificate made here; wrk (Debian) against the replica directly, through HAProxy over HTTP and over HTTPS,
+side by side: requests per second and the ratios (target: HAProxy in the path costs <= 10 % of direct throughput).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "tools" / "bench"
@@ -82,12 +93,134 @@ def prepare(host: str) -> None:
             sys.exit(f"bench: preparing {host} failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
 
 
+def _ansible_env() -> dict[str, str]:
+    return dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".build" / "collections"),
+    )
+
+
+def _playbook(path: Path, *extra: str) -> None:
+    cmd = [str(BIN / "ansible-playbook"), "-i", str(INVENTORY), str(path), *extra]
+    proc = subprocess.run(cmd, cwd=ROOT, env=_ansible_env(), capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        sys.exit(f"bench: {path.name} failed:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
+
+
+def _wrk(url: str, seconds: int, connections: int) -> float:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: .*", out)
+    if errors:
+        print(f"  (wrk {url}: {errors.group(0)})")
+    return float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))
+
+
+def _backend_servers(lb: str, backend: str) -> list[dict[str, str]]:
+    with urllib.request.urlopen(f"http://{lb}:8404/stats;csv", timeout=10) as resp:
+        rows = resp.read().decode().lstrip("# ").splitlines()
+    header = rows[0].split(",")
+    recs = [dict(zip(header, row.split(","))) for row in rows[1:]]
+    return [r for r in recs if r.get("pxname") == backend and r["svname"] not in ("BACKEND", "FRONTEND")]
+
+
+def haproxy_bench(seconds: int, connections: int, rounds: int) -> int:
+    """wrk direct to one replica vs through HAProxy (HTTP and HTTPS) to that one replica, side by side."""
+    if not shutil.which("wrk") or not shutil.which("openssl") or not shutil.which("gcc"):
+        sys.exit("bench: wrk, openssl and gcc are needed (apt-get install -y wrk openssl gcc)")
+    hosts = yaml.safe_load((INVENTORY / "hosts.yml").read_text())["all"]["children"]
+    lb = hosts["loadbalancers"]["hosts"]["lb1"]["ansible_host"]
+    lab_services = yaml.safe_load((INVENTORY / "group_vars/all/services.yml").read_text())["fleet_services"]
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx = Path(tmp)
+        subprocess.run(
+            ["gcc", "-static", "-O2", "-o", str(ctx / "server"), str(ROOT / "tests/e2e/noshell/server.c")], check=True
+        )
+        (ctx / "Dockerfile").write_text('FROM scratch\nCOPY server /server\nENTRYPOINT ["/server"]\n')
+        subprocess.run(["docker", "build", "-q", "-t", "fleet-edge-http:1", str(ctx)], check=True, capture_output=True)
+        subprocess.run(["docker", "save", "-o", str(ctx / "image.tar"), "fleet-edge-http:1"], check=True)
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+             "-subj", "/CN=bench.example.test", "-keyout", str(ctx / "key.pem"), "-out", str(ctx / "cert.pem")],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        bench = {
+            "name": "bench-http",
+            "image": "fleet-edge-http:1",
+            "archive": str(ctx / "image.tar"),
+            "replicas": 1,
+            "ports": [{"container": 8000, "host_range": "26500-26599"}],
+            "healthcheck": {"http_path": "/healthz", "interval": 1, "timeout": 2, "retries": 3},
+            "lb": {"port": 8097, "tls": True},
+        }
+        certificate = {"name": "bench", "cert": (ctx / "cert.pem").read_text(), "key": (ctx / "key.pem").read_text()}
+        extra = json.dumps({"fleet_services": [*lab_services, bench], "haproxy_tls_certificates": [certificate]})
+        edges = ROOT / "tests/e2e/playbooks/edges.yml"
+        _playbook(ROOT / "playbooks/services.yml", "-e", json.dumps({"fleet_services": [bench]}))
+        _playbook(edges, "-e", extra)
+        try:
+            deadline = time.monotonic() + 60
+            while not [s for s in _backend_servers(lb, "bench-http") if s["status"] == "UP"]:
+                if time.monotonic() > deadline:
+                    sys.exit("bench: the bench replica did not come UP in HAProxy within 60 s")
+                time.sleep(1)
+            config = subprocess.run(
+                ["docker", "exec", "fleet-lab-lb1", "cat", "/etc/haproxy/haproxy.cfg"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            replica = re.search(r"backend bench-http\n(?:.*\n)*?\s+server \S+ (\S+)", config).group(1)
+            urls = {
+                "direct": f"http://{replica}/",
+                "haproxy_http": f"http://{lb}:8097/",
+                "haproxy_https": f"https://{lb}:443/",
+            }
+            runs: dict[str, list[float]] = {k: [] for k in urls}
+            for rnd in range(1, rounds + 1):
+                for what, url in urls.items():
+                    runs[what].append(_wrk(url, seconds, connections))
+                print(f"haproxy round {rnd}: " + ", ".join(f"{k} {v[-1]:.0f} req/s" for k, v in runs.items()))
+        finally:
+            _playbook(ROOT / "playbooks/teardown.yml", "-e", "service=bench-http", "-e", extra)
+            _playbook(edges)
+    med = {k: statistics.median(v) for k, v in runs.items()}
+    print(f"\nwrk -t2 -c{connections} -d{seconds}s, one replica of the static test server, {rounds} rounds, medians:")
+    http, https, direct = med["haproxy_http"], med["haproxy_https"], med["direct"]
+    print(f"  {'direct to the replica':<34}{direct:>10.0f} req/s")
+    print(f"  {'through HAProxy, HTTP':<34}{http:>10.0f} req/s   {http / direct:.2f}x direct")
+    print(
+        f"  {'through HAProxy, HTTPS':<34}{https:>10.0f} req/s   {https / direct:.2f}x direct, {https / http:.2f}x HTTP"
+    )
+    cost = 1 - http / direct
+    print(f"  HAProxy in the path costs {max(cost, 0) * 100:.1f} % of direct throughput (target <= 10 %)")
+    return 0 if cost <= 0.10 else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--part", choices=["all", "deploy", "haproxy"], default="all")
     parser.add_argument("--host", default="node3")
     parser.add_argument("--replicas", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run (haproxy part)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (haproxy part)")
     args = parser.parse_args()
+    if args.part == "haproxy":
+        return haproxy_bench(args.seconds, args.connections, args.rounds)
+    status = deploy_bench(args)
+    if args.part == "all":
+        status |= haproxy_bench(args.seconds, args.connections, args.rounds)
+    return status
+
+
+def deploy_bench(args: argparse.Namespace) -> int:
     prepare(args.host)
     times: dict[str, list[float]] = {k: [] for k in ("floor", "ours_cold", "ours_noop", "peer_cold", "peer_noop")}
     for rnd in range(1, args.rounds + 1):

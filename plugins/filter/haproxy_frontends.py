@@ -28,7 +28,9 @@ options:
 EXAMPLES = r"""
 - name: Show the frontends HAProxy would get
   ansible.builtin.debug:
-    msg: "{{ [{'name': 'web', 'port': 80}] | containerops.fleet.haproxy_backends([]) | containerops.fleet.haproxy_frontends }}"
+    msg: "{{ backends | containerops.fleet.haproxy_frontends(443) }}"
+  vars:
+    backends: "{{ [{'name': 'web', 'port': 80}] | containerops.fleet.haproxy_backends([]) }}"
 """
 
 RETURN = r"""

@@ -490,6 +490,30 @@ def write_inventory(lab: Lab, addresses: dict[str, str]) -> None:
     lab.inventory.write_text("\n".join(lines) + "\n")
 
 
+def ensure_tls(directory: Path, names: list[str]) -> None:
+    """The lab's own CA and one certificate it signed for the load balancers (localhost, 127.0.0.1 and their
+    names): inventories/lab gives them to HAProxy, so https://127.0.0.1:<https port>/ answers.  Made once with the
+    openssl CLI; keys mode 0600 in a 0700 directory, never committed (.lab/)."""
+    if (directory / "lab.crt").exists() or not shutil.which("openssl"):
+        return
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    progress("making the lab's CA and HTTPS certificate (.lab/tls)")
+    ca, key = directory / "ca.crt", directory / "ca.key"
+    old = os.umask(0o077)
+    try:
+        run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650", "-subj",
+             "/CN=containerops.fleet lab CA", "-keyout", str(key), "-out", str(ca)])  # fmt: skip
+        run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+             "-keyout", str(directory / "lab.key"), "-out", str(directory / "lab.csr")])  # fmt: skip
+        sans = ",".join(["DNS:localhost", "IP:127.0.0.1", *(f"DNS:{n}" for n in names)])
+        (directory / "lab.ext").write_text(f"subjectAltName={sans}\nextendedKeyUsage=serverAuth\n")
+        run(["openssl", "x509", "-req", "-in", str(directory / "lab.csr"), "-CA", str(ca), "-CAkey", str(key),
+             "-CAcreateserial", "-days", "825", "-extfile", str(directory / "lab.ext"),
+             "-out", str(directory / "lab.crt")])  # fmt: skip
+    finally:
+        os.umask(old)
+
+
 def up(lab: Lab) -> None:
     ensure_engine()
     preflight(lab)
@@ -497,6 +521,7 @@ def up(lab: Lab) -> None:
     lab.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not lab.key.exists():
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{lab.name}", "-f", str(lab.key)])
+    ensure_tls(lab.state_dir / "tls", [h.name for h in lab.hosts if h.group == "loadbalancers"])
     planned = plan_addresses(_ensure_network(lab), [h.name for h in lab.hosts])
     progress(f"starting {len(lab.hosts)} hosts: {', '.join(h.name for h in lab.hosts)}")
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(lab.hosts)) as pool:
@@ -562,10 +587,13 @@ def status(lab: Lab) -> None:
     print(f"  ssh -i {lab.key} root@<address>   |   ansible -i {lab.inventory.parent} all -m ping")
 
 
-def default_hosts(http_port: int, stats_port: int, prometheus_port: int, grafana_port: int) -> list[HostSpec]:
+def default_hosts(
+    http_port: int, stats_port: int, prometheus_port: int, grafana_port: int, https_port: int = 8443
+) -> list[HostSpec]:
     _PORT_FLAGS.update(
         {
             http_port: "http-port",
+            https_port: "https-port",
             stats_port: "stats-port",
             prometheus_port: "prometheus-port",
             grafana_port: "grafana-port",
@@ -575,7 +603,7 @@ def default_hosts(http_port: int, stats_port: int, prometheus_port: int, grafana
         HostSpec("node1", "container_hosts"),
         HostSpec("node2", "container_hosts"),
         HostSpec("node3", "container_hosts"),
-        HostSpec("lb1", "loadbalancers", ((http_port, 80), (stats_port, 8404))),
+        HostSpec("lb1", "loadbalancers", ((http_port, 80), (stats_port, 8404), (https_port, 443))),
         HostSpec("mon1", "monitoring", ((prometheus_port, 9090), (grafana_port, 3000))),
     ]
 
@@ -600,6 +628,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--inventory", default=env("FLEET_LAB_INVENTORY", str(ROOT / "inventories/lab/hosts.yml")))
     p.add_argument("--http-port", type=int, default=int(env("FLEET_LAB_HTTP_PORT", "8080")))
     p.add_argument("--stats-port", type=int, default=int(env("FLEET_LAB_STATS_PORT", "8404")))
+    p.add_argument("--https-port", type=int, default=int(env("FLEET_LAB_HTTPS_PORT", "8443")))
     p.add_argument("--prometheus-port", type=int, default=int(env("FLEET_LAB_PROMETHEUS_PORT", "9090")))
     p.add_argument("--grafana-port", type=int, default=int(env("FLEET_LAB_GRAFANA_PORT", "3000")))
     p.add_argument("--mirror", default=env("FLEET_LAB_MIRROR", "http://deb.debian.org/debian"))
@@ -608,7 +637,9 @@ def main(argv: list[str] | None = None) -> int:
         hosts = (
             parse_hosts(args.hosts)
             if args.hosts
-            else default_hosts(args.http_port, args.stats_port, args.prometheus_port, args.grafana_port)
+            else default_hosts(
+                args.http_port, args.stats_port, args.prometheus_port, args.grafana_port, args.https_port
+            )
         )
         lab = Lab(name=args.name, hosts=hosts, inventory=Path(args.inventory).resolve(), mirror=args.mirror)
         if args.command == "up":

@@ -265,8 +265,8 @@ def frontends(
         if tcp and len(group) > 1:
             others = ", ".join(be["name"] for be in group if be is not tcp[0])
             raise HaproxyConfigError(
-                f"{where}[{tcp[0]['name']}]{section}.port: {port} is also the port of {others}; a mode tcp service has a port "
-                "of its own (TCP carries no Host header to route by)"
+                f"{where}[{tcp[0]['name']}]{section}.port: {port} is also the port of {others}; "
+                "a mode tcp service has a port of its own (TCP carries no Host header to route by)"
             )
         name = f"fe_{group[0]['name']}" if len(group) == 1 else f"fe_port_{port}"
         result.append(_frontend(name, port, group, tls=False, where=where, section=section))
@@ -292,8 +292,8 @@ def _frontend(name: str, port: int, group: list[dict[str, Any]], tls: bool, wher
         names = " and ".join(be["name"] for be in defaults)
         on = "the HTTPS frontend" if tls else f"port {port}"
         raise HaproxyConfigError(
-            f"{where}[{defaults[1]['name']}]{section}.default: {names} would both be the default of {on}; give one of them "
-            "hosts or paths to route by (or default: true to only one)"
+            f"{where}[{defaults[1]['name']}]{section}.default: {names} would both be the default of {on}; "
+            "give one of them hosts or paths to route by (or default: true to only one)"
         )
     seen: dict[tuple[str | None, str | None], str] = {}
     for be in group:
@@ -303,8 +303,8 @@ def _frontend(name: str, port: int, group: list[dict[str, Any]], tls: bool, wher
                     continue
                 if (host, path) in seen:
                     raise HaproxyConfigError(
-                        f"{where}[{be['name']}]{section}.hosts: host {host or '*'} path {path or '*'} is already routed to "
-                        f"{seen[(host, path)]}"
+                        f"{where}[{be['name']}]{section}.hosts: host {host or '*'} path {path or '*'} "
+                        f"is already routed to {seen[(host, path)]}"
                     )
                 seen[(host, path)] = be["name"]
     routed = [be for be in group if be["hosts"] or be["paths"]]
