@@ -8,7 +8,7 @@ import os
 
 from ansible_collections.containerops.fleet.plugins.module_utils.engine.client import DockerEngine, EngineError
 from ansible_collections.containerops.fleet.plugins.module_utils.image.build import file_chunks
-from ansible_collections.containerops.fleet.plugins.module_utils.image.plan import ImageError, loaded_ids
+from ansible_collections.containerops.fleet.plugins.module_utils.image.plan import ImageError, loaded_ids, registry_of
 
 
 def load_archive(engine: DockerEngine, path: str, want_id: str) -> list[str]:
@@ -36,8 +36,13 @@ def split_ref(ref: str) -> tuple[str, str]:
 
 
 def pull(engine: DockerEngine, ref: str, auth: dict | None) -> None:
+    """Pull `ref`; a refusal names the image, the registry and the registry's (or engine's) own words."""
     repo, tag = split_ref(ref)
-    engine.pull(repo, tag, auth)
+    try:
+        engine.pull(repo, tag, auth)
+    except EngineError as exc:
+        registry = (auth or {}).get("serveraddress") or registry_of(ref) or "docker.io"
+        raise ImageError(f"cannot pull {ref} from {registry}: {exc}") from exc
 
 
 def push(engine: DockerEngine, ref: str, auth: dict | None) -> None:

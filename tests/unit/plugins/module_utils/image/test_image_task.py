@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from ansible_collections.containerops.fleet.plugins.module_utils.engine.client import EngineError
 from ansible_collections.containerops.fleet.plugins.module_utils.image.context import BUILD_LABEL, build_hash
 from ansible_collections.containerops.fleet.plugins.module_utils.image.plan import ImageError
 from ansible_collections.containerops.fleet.plugins.module_utils.image.runner import ImageTask
@@ -116,3 +117,25 @@ def test_push_is_skipped_once_the_engine_holds_a_digest():
 def test_local_source_needs_the_image():
     with pytest.raises(ImageError, match="not on this host"):
         ImageTask(FakeEngine(), params(source="local"), check_mode=False).run()
+
+
+class RefusingRegistry(FakeEngine):
+    """The engine's answer when the registry refuses the credentials (as the lab registry answered, recorded)."""
+
+    def pull(self, repo, tag, auth=None):
+        self.calls.append(("pull", f"{repo}:{tag}"))
+        raise EngineError("unauthorized: authentication required")
+
+
+def test_a_refused_pull_names_the_image_the_registry_and_its_answer_and_never_the_password():
+    engine = RefusingRegistry()
+    auth = {"username": "team", "password": "s3cret-pw"}
+    p = params(name="reg.example.net:5000/team/hello", tags=["2"], source="pull", pull="missing", registry_auth=auth)
+    with pytest.raises(ImageError) as err:
+        ImageTask(engine, p, check_mode=False).run()
+    said = str(err.value)
+    assert said == (
+        "cannot pull reg.example.net:5000/team/hello:2 from reg.example.net:5000: unauthorized: authentication required"
+    )
+    assert "s3cret-pw" not in said
+    assert engine.calls == [("pull", "reg.example.net:5000/team/hello:2")]
