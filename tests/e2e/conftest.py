@@ -48,9 +48,16 @@ def ansible_env(**extra: str) -> dict[str, str]:
 def run_playbook(playbook: str | Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run ansible-playbook on the lab; the JSON callback's stats are parsed by `stats`."""
     env = ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+    return ansible_playbook(ROOT, env, str(INVENTORY), playbook, *args, check=check)
+
+
+def ansible_playbook(
+    cwd: Path, env: dict[str, str], inventory: str, playbook: str | Path, *args: str, check: bool = True
+) -> subprocess.CompletedProcess:
+    """ansible-playbook in `cwd` with exactly `env`; a failure (when `check`) shows each failed task's words."""
     proc = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", str(INVENTORY), str(playbook), *args],
-        cwd=ROOT,
+        [str(BIN / "ansible-playbook"), "-i", inventory, str(playbook), *args],
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
