@@ -24,7 +24,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, ansible_env, run_playbook, wait_for
+import yaml
+from conftest import ROOT, ansible_env, haproxy_status, run_playbook, wait_for
 
 sys.path.insert(0, str(ROOT / "tools" / "lab"))
 import k8s as k8s_lab  # the Kubernetes lab (stdlib only)
@@ -511,4 +512,69 @@ def test_the_service_role_feeds_haproxy_and_prometheus_from_the_cluster(cluster,
         assert recap["changed"] == 0, recap
         assert shown["backends"] == [backend]
     finally:
+        cluster.drop_namespace(namespace)
+
+
+EDGE_NAME = "fleet-k8s-edge"
+EDGE_PORT = 8090  # HAProxy's frontend for it on lb1
+
+
+def test_haproxy_on_the_lab_balances_the_node_port_and_prometheus_scrapes_it(cluster, kubeconfig):
+    """Issue 19 item 4 end to end: the Docker lab's lb1 (HAProxy rendered by the collection's role) serves the
+    kubernetes service through the node address and node port; mon1's Prometheus has the same address as target.
+
+    Needs the Docker lab too (make lab-up; it reconfigures lb1 and mon1, so run it under the lab's lock)."""
+    hosts_file = ROOT / "inventories" / "lab" / "hosts.yml"
+    if not hosts_file.exists():
+        pytest.skip("no Docker lab (make lab-up): HAProxy on lb1 cannot be shown to reach the node port")
+    lab = yaml.safe_load(hosts_file.read_text())
+    groups = lab["all"]["children"]
+    lb_address = groups["loadbalancers"]["hosts"]["lb1"]["ansible_host"]
+    namespace = f"{NAMESPACE}-edge"
+    if cluster.namespace_exists(namespace):
+        cluster.drop_namespace(namespace)
+    service = {
+        "name": EDGE_NAME,
+        "image": IMAGE,
+        "platform": "kubernetes",
+        "replicas": 2,
+        "ports": [{"container": 80}],
+        "healthcheck": {"http_path": "/healthz", "interval": 1, "timeout": 2, "retries": 2},
+        "metrics_path": "/metrics",
+        "lb": {"port": EDGE_PORT},
+        "progress_deadline": 60,
+    }
+    extra = {
+        "test_definition": service,
+        "fleet_services": [service],
+        "test_kubeconfig": kubeconfig,
+        "test_namespace": namespace,
+    }
+    try:
+        run_playbook(ROOT / "tests" / "e2e" / "playbooks" / "k8s_edges.yml", "-e", json.dumps(extra))
+        node_port = cluster.core.read_namespaced_service(EDGE_NAME, namespace).spec.ports[0].node_port
+        nodes = cluster.serving_nodes(namespace, EDGE_NAME)
+        servers = {f"{name}-{EDGE_NAME}-nodeport" for name in nodes}
+        wait_for(
+            "lb1 to mark the node servers UP",
+            lambda: (
+                set(haproxy_status(lb_address, EDGE_NAME)) == servers
+                and set(haproxy_status(lb_address, EDGE_NAME).values()) == {"UP"}
+            ),
+            timeout=30,
+            interval=1,
+        )
+        wait_for(f"lb1:{EDGE_PORT} to serve the pods", lambda: answers(lb_address, EDGE_PORT), timeout=30, interval=1)
+        mon_address = groups["monitoring"]["hosts"]["mon1"]["ansible_host"]
+        wanted = {f"http://{address}:{node_port}/metrics" for address in nodes.values()}
+
+        def scraped() -> bool:
+            with urllib.request.urlopen(f"http://{mon_address}:9090/api/v1/targets?state=active", timeout=5) as resp:
+                active = json.load(resp)["data"]["activeTargets"]
+            up = {t["scrapeUrl"] for t in active if t["scrapeUrl"] in wanted and t["health"] == "up"}
+            return up == wanted
+
+        wait_for("Prometheus on mon1 to scrape the node ports", scraped, timeout=90, interval=3)
+    finally:
+        cluster.deploy({"name": EDGE_NAME, "namespace": namespace, "state": "absent"}, check=False)
         cluster.drop_namespace(namespace)

@@ -63,9 +63,9 @@ PACKAGES = {
     "/usr/bin/openssl": "openssl",
 }
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10"  # the 1.33 kubelet's sandbox image
-TEST_IMAGE = "fleet-k8s/http:1"  # serves / and /healthz on port 80
+TEST_IMAGE = "fleet-k8s/http:1"  # serves /, /healthz and /metrics (Prometheus text format) on port 80
 UNREADY_IMAGE = "fleet-k8s/http:unready"  # serves on port 80 from an empty root: every probe gets 404
-IMAGE_RECIPE = "1"
+IMAGE_RECIPE = "2"
 MARK = "containerops.fleet k8s lab"
 # The order `up` starts them in; `down` stops them in reverse.
 COMPONENTS = (
@@ -775,6 +775,7 @@ def _image_context(tmp: Path, source: Path) -> dict[str, Path]:
     (http / "serve.py").write_text(SERVE_PY)
     (http / "www" / "index.html").write_text("fleet k8s test image\n")
     (http / "www" / "healthz").write_text("ok\n")
+    (http / "www" / "metrics").write_text("# TYPE fleet_k8s_test_up gauge\nfleet_k8s_test_up 1\n")
     (http / "Dockerfile").write_text(
         "ARG BASE\nFROM ${BASE}\nCOPY serve.py /srv/serve.py\nCOPY www /www\nEXPOSE 80\n"
         'ENTRYPOINT ["python3", "/srv/serve.py"]\nCMD ["80", "/www"]\n'
