@@ -165,7 +165,8 @@ endpoints:
   description:
     - The replicas running on this host after the task (O(platform=docker)).
     - With O(platform=swarm), one per running task of the service on any node (its node's address and published
-      port); with O(platform=kubernetes), one per ready pod (pod IP and container port).
+      port); with O(platform=kubernetes), one per ready pod (pod IP and container port), or with O(lb) one per node
+      running ready pods (its InternalIP and the node port of the first port, server C(<node>-<name>-nodeport)).
   returned: always
   type: list
   elements: dict
@@ -216,6 +217,13 @@ plan:
       description: V(create), V(update) or V(none) (the Swarm service or Kubernetes objects).
       type: str
       returned: platform=swarm or platform=kubernetes
+    objects:
+      description:
+        - Kinds of the Kubernetes objects applied (or in check mode to be applied), in order; C(Namespace) first when
+          O(create_namespace) creates it.
+      type: list
+      elements: str
+      returned: platform=kubernetes
     update_order:
       description: Order Swarm replaces tasks in (V(stop-first) whenever host-mode ports are published).
       type: str
