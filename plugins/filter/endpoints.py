@@ -9,7 +9,7 @@ version_added: 0.1.0
 description:
   - Collects the C(fleet_endpoints) fact that every container host holds after a deploy into one list, sorted by
     service, host and replica, optionally for one service only.
-  - Also the C(fleet_kubernetes_endpoints) fact the service role sets on the hosts of its play after a
+  - Also the C(service_kubernetes_endpoints) fact the service role sets on the hosts of its play after a
     C(platform=kubernetes) deploy (the cluster's nodes that serve the service); an endpoint several hosts report
     counts once.
   - This list is what HAProxy backends, Prometheus targets and the autoscaler are built from.
@@ -49,7 +49,7 @@ def endpoints(hosts, hostvars, service=None):
     seen = set()
     for name in hosts:
         facts = hostvars.get(name) or {}
-        for ep in [*(facts.get("fleet_endpoints") or []), *(facts.get("fleet_kubernetes_endpoints") or [])]:
+        for ep in [*(facts.get("fleet_endpoints") or []), *(facts.get("service_kubernetes_endpoints") or [])]:
             key = (ep.get("service"), ep.get("host"), ep.get("container"), ep.get("address"), ep.get("port"))
             if (service is None or ep.get("service") == service) and key not in seen:
                 seen.add(key)

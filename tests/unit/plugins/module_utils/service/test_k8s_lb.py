@@ -157,8 +157,8 @@ def test_kubernetes_endpoints_reported_by_every_host_of_the_play_count_once():
     k8s = [{"service": "web", "host": "n1", "container": "web-nodeport", "address": "10.0.0.1", "port": 30080}]
     docker = [{"service": "api", "host": "h1", "container": "api-1", "address": "10.0.1.1", "port": 20000}]
     hv = {
-        "h1": {"fleet_endpoints": docker, "fleet_kubernetes_endpoints": k8s},
-        "h2": {"fleet_endpoints": [], "fleet_kubernetes_endpoints": k8s},
+        "h1": {"fleet_endpoints": docker, "service_kubernetes_endpoints": k8s},
+        "h2": {"fleet_endpoints": [], "service_kubernetes_endpoints": k8s},
     }
     assert [(e["service"], e["host"]) for e in endpoints(["h1", "h2"], hv)] == [("api", "h1"), ("web", "n1")]
     assert endpoints(["h2"], hv, "web") == k8s
