@@ -55,6 +55,13 @@ class SwarmService:
                 "(form the swarm with the containerops.fleet.swarm role and run the task on a manager)"
             )
 
+    def _check_mode_waits_for(self) -> str:
+        if self.engine.swarm_inspect() is None:
+            return "the swarm (the containerops.fleet.swarm role forms it)"
+        if self.engine.inspect_image(self.spec["image"]) is None:
+            return f"the image {self.spec['image']} on this manager (the service role delivers it)"
+        return ""
+
     def _service(self) -> dict[str, Any] | None:
         return self.engine.inspect_service(self.spec["name"])
 
@@ -70,6 +77,17 @@ class SwarmService:
     # ------------------------------------------------------------------ entry points
 
     def present(self) -> dict[str, Any]:
+        if self.check_mode:
+            # check mode formed no swarm and delivered no image: a real run has both by the time it gets here
+            waiting = self._check_mode_waits_for()
+            if waiting:
+                return {
+                    "changed": True,
+                    "rolled_back": False,
+                    "plan": {"waits_for": waiting},
+                    "endpoints": [],
+                    "diff": {"before": {"replicas": 0}, "after": {"replicas": self.spec["replicas"]}},
+                }
         self._manager()
         image = local_image(self.engine, self.spec["image"], "this swarm manager (ship it to every node)")
         digest = spec_hash(self.spec, image["Id"], self.seal_key)
