@@ -88,7 +88,7 @@ molecule-%: venv-test link
 	cd extensions && $(BIN)/molecule test -s $*
 
 # Order matters: each file builds on what the previous ones proved (runtime -> images -> services -> ...).
-E2E ?= lab runtime image service haproxy monitoring operator hostile noshell autoscale swarm k8s_live team
+E2E ?= lab runtime image service haproxy edge monitoring operator hostile noshell autoscale swarm k8s_live team
 # Tools the end-to-end tests use on this machine: wrk (HAProxy load tests), cron (the autoscaler's manager).
 machine-deps:
 	@missing=""; command -v wrk >/dev/null || missing="$$missing wrk"; command -v crontab >/dev/null || missing="$$missing cron"; \
