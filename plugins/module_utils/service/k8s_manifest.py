@@ -458,3 +458,39 @@ def node_endpoints(
             )
         )
     return out
+
+
+def pod_endpoints(spec: dict[str, Any], pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One endpoint per running pod (not being deleted): pod IP and first container port, healthy when Ready.
+
+    The pod's name, node and IP come from the API: checked before they reach an endpoint (HAProxy, Prometheus)."""
+    out = []
+    for pod in pods:
+        status, meta = pod.get("status") or {}, pod.get("metadata") or {}
+        if status.get("phase") != "Running" or meta.get("deletionTimestamp"):
+            continue
+        name = str(meta.get("name", ""))[:60]
+        try:
+            container = allow.check("container", meta.get("name"), "pod name as the API returned it")
+            node = (pod.get("spec") or {}).get("nodeName") or ""
+            host = allow.check("container", node, f"pod {name} nodeName as the API returned it") if node else ""
+            address = allow.address(status.get("podIP"), f"pod {name} podIP as the API returned it")
+        except allow.NotAllowed as exc:
+            raise SpecError(str(exc)) from None
+        out.append(
+            endpoint(
+                service=spec["name"],
+                host=host,
+                address=address,
+                port=spec["ports"][0]["container"] if spec["ports"] else None,
+                container=container,
+                replica=0,
+                spec_hash=(meta.get("annotations") or {}).get(L_HASH, ""),
+                healthy=_ready(pod),
+                spec=spec,
+            )
+        )
+    out.sort(key=lambda e: e["container"])
+    for i, e in enumerate(out, 1):
+        e["replica"] = i
+    return out

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
 from ansible_collections.containerops.fleet.plugins.module_utils.service import k8s_manifest as manifest
-from ansible_collections.containerops.fleet.plugins.module_utils.service.endpoints import endpoint
 from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import (
     L_HASH,
     SpecError,
@@ -423,26 +422,4 @@ class KubernetesService:
                 return []
             nodes = self.dynamic.resources.get(api_version="v1", kind="Node").get().to_dict()
             return manifest.node_endpoints(self.spec, node_port, pods.get("items") or [], nodes.get("items") or [])
-        out = []
-        for pod in pods.get("items") or []:
-            status = pod.get("status") or {}
-            ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
-            if status.get("phase") != "Running" or (pod["metadata"].get("deletionTimestamp")):
-                continue
-            out.append(
-                endpoint(
-                    service=self.spec["name"],
-                    host=(pod.get("spec") or {}).get("nodeName", ""),
-                    address=status.get("podIP", ""),
-                    port=self.spec["ports"][0]["container"] if self.spec["ports"] else None,
-                    container=pod["metadata"]["name"],
-                    replica=0,
-                    spec_hash=(pod["metadata"].get("annotations") or {}).get(L_HASH, ""),
-                    healthy=ready,
-                    spec=self.spec,
-                )
-            )
-        out.sort(key=lambda e: e["container"])
-        for i, e in enumerate(out, 1):
-            e["replica"] = i
-        return out
+        return manifest.pod_endpoints(self.spec, pods.get("items") or [])

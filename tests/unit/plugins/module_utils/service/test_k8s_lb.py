@@ -162,3 +162,17 @@ def test_kubernetes_endpoints_reported_by_every_host_of_the_play_count_once():
     }
     assert [(e["service"], e["host"]) for e in endpoints(["h1", "h2"], hv)] == [("api", "h1"), ("web", "n1")]
     assert endpoints(["h2"], hv, "web") == k8s
+
+
+def test_without_lb_each_running_pod_is_an_endpoint_with_checked_values():
+    pods = [pod("web-b", "n1"), pod("web-a", "n2", ready=False), pod("web-c", "n1", phase="Pending")]
+    for p, ip in zip(pods, ("10.244.0.5", "10.244.0.6", "")):
+        p["status"]["podIP"] = ip
+    eps = manifest.pod_endpoints(SPEC, pods)
+    assert [(e["container"], e["host"], e["address"], e["port"], e["healthy"], e["replica"]) for e in eps] == [
+        ("web-a", "n2", "10.244.0.6", 80, False, 1),
+        ("web-b", "n1", "10.244.0.5", 80, True, 2),
+    ]
+    pods[0]["status"]["podIP"] = "10.244.0.5 backup"
+    with pytest.raises(SpecError, match=r"pod web-b podIP as the API returned it: .* not allowed"):
+        manifest.pod_endpoints(SPEC, pods)
