@@ -205,7 +205,7 @@ def haproxy_bench(seconds: int, connections: int, rounds: int) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=["all", "deploy", "haproxy"], default="all")
+    parser.add_argument("--part", choices=["all", "deploy", "site", "haproxy"], default="all")
     parser.add_argument("--host", default="node3")
     parser.add_argument("--replicas", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
@@ -214,10 +214,39 @@ def main() -> int:
     args = parser.parse_args()
     if args.part == "haproxy":
         return haproxy_bench(args.seconds, args.connections, args.rounds)
+    if args.part == "site":
+        return site_bench(args.rounds)
     status = deploy_bench(args)
     if args.part == "all":
+        status |= site_bench(args.rounds)
         status |= haproxy_bench(args.seconds, args.connections, args.rounds)
     return status
+
+
+SITE_TARGET = 15.0  # seconds: a no-op site.yml on the 5-host lab
+
+
+def site_bench(rounds: int) -> int:
+    """A no-op site.yml on the whole lab (after one converging run) beside a one-ping playbook on every host."""
+    _playbook(ROOT / "playbooks" / "site.yml")
+    noop, floor = [], []
+    for rnd in range(1, rounds + 1):
+        start = time.perf_counter()
+        _playbook(ROOT / "playbooks" / "site.yml")
+        noop.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        _playbook(BENCH / "floor.yml", "-e", "bench_host=all")
+        floor.append(time.perf_counter() - start)
+        print(
+            f"site round {rnd}: no-op site.yml {noop[-1]:.2f} s, one ping on every host {floor[-1]:.2f} s", flush=True
+        )
+    med_noop, med_floor = statistics.median(noop), statistics.median(floor)
+    print(f"\nno-op site.yml on every lab host, {rounds} rounds, medians:")
+    print(
+        f"  site.yml {med_noop:.2f} s, floor (one ping) {med_floor:.2f} s, above the floor {med_noop - med_floor:.2f} s"
+    )
+    print(f"  target: site.yml <= {SITE_TARGET:.0f} s -> {'met' if med_noop <= SITE_TARGET else 'NOT met'}")
+    return 0 if med_noop <= SITE_TARGET else 1
 
 
 def deploy_bench(args: argparse.Namespace) -> int:
