@@ -28,6 +28,7 @@ import ipaddress
 import json
 import lzma
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -751,14 +752,29 @@ def start_kube_proxy(cluster: Cluster) -> None:
 
 
 def cleanup_kube_proxy(cluster: Cluster) -> None:
-    """Remove kube-proxy's chains and rules from the machine's iptables (`kube-proxy --cleanup`)."""
-    if not cluster.bin("kube-proxy").exists():
-        return
-    proc = run([str(cluster.bin("kube-proxy")), "--cleanup", "--v=0"], check=False, timeout=60)
-    if proc.returncode == 0:
-        progress("removed kube-proxy's iptables rules")
-    else:
-        progress(f"kube-proxy --cleanup: {proc.stderr.decode(errors='replace').strip().splitlines()[-1:]}")
+    """Remove kube-proxy's chains and rules from the machine's iptables and ip6tables: `kube-proxy --cleanup`, then
+    what it leaves (its canary chains, KUBE-FIREWALL and KUBE-MARK-MASQ and the jumps to them)."""
+    if cluster.bin("kube-proxy").exists():
+        proc = run([str(cluster.bin("kube-proxy")), "--cleanup", "--v=0"], check=False, timeout=60)
+        if proc.returncode != 0:
+            progress(f"kube-proxy --cleanup: {proc.stderr.decode(errors='replace').strip().splitlines()[-1:]}")
+    left = 0
+    for tool in ("iptables", "ip6tables"):
+        if shutil.which(f"{tool}-save") is None:
+            continue
+        for table in ("filter", "nat", "mangle"):
+            dump = run([f"{tool}-save", "-t", table], check=False).stdout.decode(errors="replace").splitlines()
+            chains = [line[1:].split()[0] for line in dump if line.startswith(":KUBE-")]
+            for line in dump:  # jumps from the built-in and other chains into KUBE-* chains
+                rule = shlex.split(line)
+                jump = rule[rule.index("-j") + 1] if "-j" in rule[:-1] else ""
+                if rule[:1] == ["-A"] and not rule[1].startswith("KUBE-") and jump.startswith("KUBE-"):
+                    run([tool, "-t", table, "-D", *rule[1:]], check=False)
+            for flag in ("-F", "-X"):
+                for chain in chains:
+                    run([tool, "-t", table, flag, chain], check=False)
+            left += len(chains)
+    progress(f"removed kube-proxy's iptables rules ({left} KUBE-* chains left by --cleanup)")
 
 
 # --------------------------------------------------------------------------- images

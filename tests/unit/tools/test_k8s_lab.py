@@ -8,6 +8,7 @@ import importlib.util
 import ipaddress
 import json
 import lzma
+import subprocess
 import sys
 from pathlib import Path
 
@@ -93,3 +94,32 @@ def test_kube_proxy_serves_node_ports_on_the_machines_address_only(tmp_path, mon
     assert proxy["clusterCIDR"] == cluster.pod_cidr
     assert proxy["conntrack"]["maxPerCore"] == 0 and proxy["conntrack"]["min"] == 0
     assert "kube-proxy" in k8s.BINARIES and k8s.COMPONENTS[-1] == "kube-proxy"
+
+
+def test_down_removes_every_kube_chain_and_only_the_jumps_into_them(tmp_path, monkeypatch):
+    """`kube-proxy --cleanup` leaves its canaries, KUBE-FIREWALL and KUBE-MARK-MASQ: down removes them too, and the
+    jumps into them from the built-in chains, and nothing of Docker's."""
+    dump = {
+        "filter": ":INPUT ACCEPT [0:0]\n:KUBE-FIREWALL - [0:0]\n:KUBE-PROXY-CANARY - [0:0]\n"
+        "-A INPUT -j KUBE-FIREWALL\n"
+        '-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD\n'
+        "-A FORWARD -j DOCKER-USER\n-A KUBE-FIREWALL -j DROP\nCOMMIT\n",
+        "nat": ":KUBE-MARK-MASQ - [0:0]\n-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000\nCOMMIT\n",
+    }
+    calls = []
+
+    def fake_run(cmd, check=True, timeout=None, **_kw):
+        calls.append(cmd)
+        out = dump.get(cmd[2], "") if cmd[0] == "iptables-save" else ""
+        return subprocess.CompletedProcess(cmd, 0, out.encode(), b"")
+
+    monkeypatch.setattr(k8s, "run", fake_run)
+    monkeypatch.setattr(k8s.shutil, "which", lambda name: f"/usr/sbin/{name}" if name == "iptables-save" else None)
+    k8s.cleanup_kube_proxy(k8s.Cluster(source=tmp_path, state=tmp_path / "state", node="vm"))
+    deletes = [c[3:] for c in calls if c[:2] == ["iptables", "-t"] and c[3] == "-D"]
+    assert deletes == [
+        ["-D", "INPUT", "-j", "KUBE-FIREWALL"],
+        ["-D", "FORWARD", "-m", "comment", "--comment", "kubernetes forwarding rules", "-j", "KUBE-FORWARD"],
+    ]
+    removed = {(c[2], c[4]) for c in calls if c[:2] == ["iptables", "-t"] and c[3] == "-X"}
+    assert removed == {("filter", "KUBE-FIREWALL"), ("filter", "KUBE-PROXY-CANARY"), ("nat", "KUBE-MARK-MASQ")}
