@@ -316,7 +316,8 @@ def validate(services: Any, where: str = "fleet_services") -> list[dict[str, Any
         )
 
         try:
-            check_routes([d for d in out if d.get("lb") and d.get("platform") != "kubernetes"], where)
+            # kubernetes services too: HAProxy balances them over their node ports
+            check_routes([d for d in out if d.get("lb")], where)
         except HaproxyConfigError as exc:
             errors.append(str(exc))
     if errors:

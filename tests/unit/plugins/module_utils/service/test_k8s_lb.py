@@ -176,3 +176,15 @@ def test_without_lb_each_running_pod_is_an_endpoint_with_checked_values():
     pods[0]["status"]["podIP"] = "10.244.0.5 backup"
     with pytest.raises(SpecError, match=r"pod web-b podIP as the API returned it: .* not allowed"):
         manifest.pod_endpoints(SPEC, pods)
+
+
+def test_a_kubernetes_service_cannot_take_the_frontend_port_of_another():
+    """HAProxy balances kubernetes services too: their lb.port is checked against the others' at preflight."""
+    services = [
+        {"name": "web", "image": "web:1", "ports": [{"container": 80}], "lb": {"port": 8080}},
+        {"name": "api", "image": "api:1", "platform": "kubernetes", "ports": [{"container": 80}], "lb": {"port": 8080}},
+    ]
+    with pytest.raises(DefinitionError, match=r"8080"):
+        validate(services)
+    services[1]["lb"]["port"] = 8081
+    assert [d["name"] for d in validate(services)] == ["web", "api"]
