@@ -29,7 +29,7 @@ def _tasks(tasks: list[dict]) -> list[dict]:
 def test_join_token_is_never_logged():
     tasks = _tasks(yaml.safe_load((ROLE / "tasks" / "main.yml").read_text()))
     # Any mention of a token outside the task's name: the command that reads it, a register holding it, a use of it.
-    handling = [t for t in tasks if "token" in str({k: v for k, v in t.items() if k != "name"})]
+    handling = [t for t in tasks if "block" not in t and "token" in str({k: v for k, v in t.items() if k != "name"})]
     reads = [t for t in handling if "docker swarm join-token" in str(t)]
     joins = [t for t in handling if "docker swarm join --token" in str(t)]
     assert reads and joins, f"no task reads or uses the join token: {[t.get('name') for t in handling]}"
