@@ -254,6 +254,9 @@ def test_the_example_inventory_passes_preflight_and_a_check_run_on_lab_hosts(pro
     copy = project / "example"
     shutil.copytree(ROOT / "inventories/example/group_vars", copy / "group_vars")
     (copy / "hosts.yml").write_text(yaml.safe_dump(example))
+    # The example's autoscaler host runs autoscale.yml from cron, so it needs Ansible (the role checks it is there).
+    installed = on("mon1", "sh", "-c", "command -v ansible-playbook || apt-get install -y -qq ansible-core")
+    assert installed.returncode == 0, installed.stderr
     before = {node: on(node, "docker", "ps", "-aq").stdout for node in ("node1", "node2", "node3")}
     # the vault a team keeps beside it; Grafana's apt repository cannot be reached from these machines
     secrets_given = json.dumps({"vault_grafana_admin_password": secrets.token_urlsafe(16), "grafana_install": False})
