@@ -135,7 +135,7 @@ def tls(tmp_path_factory) -> dict:
     )
     certificates = []
     for name in NAMES:
-        short = name.split(".")[0]
+        short = name.split(".", maxsplit=1)[0]
         ssl(
             "req",
             "-newkey",
