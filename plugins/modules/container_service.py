@@ -100,6 +100,17 @@ options:
       - The recorded spec is deployed pinned to the recorded image ID, so no registry and no retagging are needed.
         Only O(replicas) is taken from the task. The rollback is recorded as a new revision.
     type: str
+  revision:
+    description:
+      - O(platform=docker). Copy the running revision instead of the task's spec (C(scale.yml) and the autoscaler
+        change only the count): the spec label of a running replica, as C(containerops.fleet.container_service_facts)
+        returns it in RV(container_service_facts#module:revisions).
+      - What a replica is made of (image, command, env, ports, volumes, labels, health check, resources, restart
+        policy, networks, metrics path) comes from it; O(replicas), O(bind_address) and O(update) from the task.
+      - It was read back from a host, so every value is checked again like the task's own. Env values in it are
+        digests; each is taken from O(env) when its digest matches, else from a running replica of the service on
+        this host; a value neither has fails the task, naming the variable.
+    type: dict
   seal_key:
     description:
       - Key of the digests that stand for O(env) values in labels, history, diffs and the spec hash.
@@ -284,6 +295,7 @@ def main() -> None:
             history_dir=dict(type="path", default="/var/lib/containerops-fleet/services"),
             history_limit=dict(type="int", default=5),
             rollback_to=dict(type="str"),
+            revision=dict(type="dict"),
             lock_timeout=dict(type="int", default=600),
             seal_key=dict(type="str", no_log=True),
         ),

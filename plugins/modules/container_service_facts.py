@@ -69,6 +69,14 @@ endpoints:
   returned: always
   type: list
   elements: dict
+revisions:
+  description:
+    - Per service, the revision most of its running replicas here run, read from their labels (untrusted; give
+      C(spec) to O(containerops.fleet.container_service#module:revision) to copy it, which checks it again).
+    - Env values in C(spec) are digests, never the values.
+  returned: always
+  type: dict
+  sample: {"web": {"spec_hash": "3f2a9c0d1e4b5a6c", "replicas": 2, "spec": {"image": "web:2", "env": {}}}}
 services:
   description: Names of the services with at least one running replica here.
   returned: always

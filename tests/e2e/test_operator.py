@@ -11,6 +11,7 @@ import time
 import urllib.request
 
 import pytest
+import yaml
 from conftest import ROOT, haproxy_all_up, on_host, run_playbook, stats, task_results, wait_for
 from load import Load
 
@@ -106,13 +107,43 @@ def test_deploy_a_new_version_under_load_loses_no_request(lb, version_2):
     assert load.last_versions() == {"2"}
 
 
-def test_a_deploy_sticks_through_scaling_and_site_says_when_it_would_undo_it(lb, version_2):
-    """scale.yml changes only the count: the replicas keep running what deploy.yml put there."""
+def web_revisions(lab_hosts) -> dict[str, int]:
+    """Spec hash -> how many running web replicas run it, over every container host."""
+    found: dict[str, int] = {}
+    for node in lab_hosts["container_hosts"]:
+        out = on_host(
+            node,
+            "docker",
+            "ps",
+            "--filter",
+            "label=io.containerops.fleet.service=web",
+            "--format",
+            '{{.Label "io.containerops.fleet.spec-hash"}}',
+        )
+        for digest in out.split():
+            found[digest] = found.get(digest, 0) + 1
+    return found
+
+
+def test_a_deploy_sticks_through_scaling_and_site_says_when_it_would_undo_it(lb, version_2, lab_hosts, tmp_path):
+    """scale.yml changes only the count: every replica, new ones included, copies the running revision (image and
+    spec), even when the inventory's definition has changed since the deploy."""
+    running = web_revisions(lab_hosts)
+    assert len(running) == 1, running
+    services = yaml.safe_load((ROOT / "inventories/lab/group_vars/all/services.yml").read_text())["fleet_services"]
+    for definition in services:
+        if definition["name"] == "web":
+            definition["env"] = {**definition.get("env", {}), "CHANGED_AFTER_THE_DEPLOY": "1"}
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps({"fleet_services": services}))
     for replicas in (4, 3):
         with Load(lb) as load:
-            run_playbook(PLAYBOOKS / "scale.yml", "-e", "service=web", "-e", f"replicas={replicas}")
+            run_playbook(
+                PLAYBOOKS / "scale.yml", "-e", "service=web", "-e", f"replicas={replicas}", "-e", f"@{changed}"
+            )
         assert load.failures == [], f"scale to {replicas}: {len(load.failures)} of {load.total} failed"
         haproxy_all_up(lb, "web", replicas)
+        assert web_revisions(lab_hosts) == {next(iter(running)): replicas}
         assert load.last_versions() == {"2"}
         assert {get(f"http://{lb}/")[1].strip().rsplit(" ", 1)[-1] for _unused in range(30)} == {"2"}
     check = run_playbook(PLAYBOOKS / "services.yml", "--check")

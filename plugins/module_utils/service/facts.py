@@ -9,7 +9,10 @@ from typing import Any
 
 from ansible_collections.containerops.fleet.plugins.module_utils.engine.client import EngineError
 from ansible_collections.containerops.fleet.plugins.module_utils.engine.options import engine_from_params
-from ansible_collections.containerops.fleet.plugins.module_utils.service.plan import endpoints_from_list
+from ansible_collections.containerops.fleet.plugins.module_utils.service.plan import (
+    endpoints_from_list,
+    running_revisions,
+)
 from ansible_collections.containerops.fleet.plugins.module_utils.service.runner import default_address
 from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import L_SERVICE
 
@@ -28,5 +31,6 @@ def run(module: Any) -> None:
         changed=False,
         endpoints=found,
         services=sorted({e["service"] for e in found}),
+        revisions={k: v for k, v in running_revisions(entries).items() if not p["name"] or k == p["name"]},
         ansible_facts={"fleet_endpoints": every},
     )

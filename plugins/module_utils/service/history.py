@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 import time
-from typing import Any
+from typing import Any, Callable
 
 from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import sealed_value
 
@@ -68,17 +68,35 @@ def rollback_spec(entry: dict[str, Any], replicas: int, env: dict[str, str], key
     spec = dict(entry["spec"])
     spec["image"] = entry["image_id"]
     spec["replicas"] = replicas
-    restored = {}
-    for name, recorded in (spec.get("env") or {}).items():
-        if name in env and sealed_value(env[name], key) == sealed_value(recorded, key):
-            restored[name] = env[name]
-        else:
-            raise HistoryError(
-                f"rollback_to: revision {entry.get('revision')} ran with another value of env {name} than the task "
-                "gives (the history keeps only a digest of it); give that value in env to roll back to it"
-            )
-    spec["env"] = restored
+    spec["env"] = restore_env(
+        spec.get("env") or {},
+        [env],
+        key,
+        lambda name: (
+            f"rollback_to: revision {entry.get('revision')} ran with another value of env {name} than the task "
+            "gives (the history keeps only a digest of it); give that value in env to roll back to it"
+        ),
+    )
     return spec
+
+
+def restore_env(
+    recorded: dict[str, str], sources: list[dict[str, str]], key: bytes, missing: Callable[[str], str]
+) -> dict[str, str]:
+    """The values behind a sealed env (name -> digest): each from the first source whose value has that digest.
+
+    Sources are plain env maps (the task's, a running replica's); a name no source can give raises HistoryError
+    with `missing(name)`.  No value is ever read from the sealed record itself.
+    """
+    restored = {}
+    for name, digest in recorded.items():
+        value = next(
+            (s[name] for s in sources if name in s and sealed_value(s[name], key) == sealed_value(digest, key)), None
+        )
+        if value is None:
+            raise HistoryError(missing(name))
+        restored[name] = value
+    return restored
 
 
 def load(path: str) -> list[dict[str, Any]]:

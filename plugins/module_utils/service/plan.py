@@ -235,3 +235,31 @@ def published_ports(entries: list[dict[str, Any]]) -> set[int]:
         label = (entry.get("Labels") or {}).get(L_PORT) or ""
         taken.update(int(p) for p in label.split(",") if p.isdigit())
     return taken
+
+
+def running_revisions(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per service, the revision most running replicas (not swarm tasks) run: its spec hash and spec label.
+
+    Read back from a host, so untrusted: only parsed here; container_service checks it again (revision option).
+    A label that does not parse is left out.
+    """
+    counts: dict[tuple[str, str], int] = {}
+    specs: dict[tuple[str, str], dict[str, Any]] = {}
+    for entry in entries:
+        labels = entry.get("Labels") or {}
+        if entry.get("State") != "running" or is_swarm_task(entry) or not labels.get(L_HASH):
+            continue
+        try:
+            spec = json.loads(labels.get(L_SPEC) or "")
+        except ValueError:
+            continue
+        if not isinstance(spec, dict):
+            continue
+        key = (str(labels.get(L_SERVICE, "")), str(labels[L_HASH]))
+        counts[key] = counts.get(key, 0) + 1
+        specs[key] = spec
+    best: dict[str, dict[str, Any]] = {}
+    for (service, digest), n in sorted(counts.items()):
+        if service not in best or n > counts[(service, best[service]["spec_hash"])]:
+            best[service] = {"spec_hash": digest, "spec": specs[(service, digest)], "replicas": n}
+    return best

@@ -19,7 +19,13 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service.kuberne
     KubernetesService,
 )
 from ansible_collections.containerops.fleet.plugins.module_utils.service.lock import service_lock
-from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import SpecError, normalize
+from ansible_collections.containerops.fleet.plugins.module_utils.service.plan import is_swarm_task
+from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import (
+    L_SERVICE,
+    SpecError,
+    normalize,
+    revision_params,
+)
 from ansible_collections.containerops.fleet.plugins.module_utils.service.swarm import SwarmService
 
 LOCK_DIR = "/run/containerops-fleet"  # where service locks live when no history is kept
@@ -109,6 +115,9 @@ def _driver(module: Any, spec: dict[str, Any]) -> tuple[Driver, DockerService | 
             None,
         )
     history_path = os.path.join(p["history_dir"], f"{p['name']}.json") if p["history_dir"] else ""
+    engine = engine_from_params(p)
+    if p["revision"]:
+        spec = _revision_spec(p, engine, key)
     if p["rollback_to"]:
         entry = history.pick(history.load(history_path), p["rollback_to"])
         spec = history.rollback_spec(entry, spec["replicas"], spec["env"], key)
@@ -116,7 +125,7 @@ def _driver(module: Any, spec: dict[str, Any]) -> tuple[Driver, DockerService | 
     if not spec["bind_address"]:
         spec["bind_address"] = address
     docker = DockerService(
-        engine=engine_from_params(p),
+        engine=engine,
         spec=spec,
         address=address,
         node=p["node_name"] or socket.gethostname(),
@@ -128,6 +137,34 @@ def _driver(module: Any, spec: dict[str, Any]) -> tuple[Driver, DockerService | 
         seal_key=key,
     )
     return docker, docker
+
+
+def _revision_spec(p: dict[str, Any], engine: Any, key: bytes) -> dict[str, Any]:
+    """The spec of the running revision (p["revision"], a replica's spec label), env values restored, checked again."""
+    params = {**p, **revision_params(p["revision"])}
+    sealed = params.get("env") if isinstance(params.get("env"), dict) else {}
+
+    def missing(name: str) -> str:
+        return (
+            f"revision: the running replicas of {p['name']} have another value of env {name} than the task gives, "
+            "and no replica on this host has it (only a digest is kept); deploy the definition's value first "
+            "(deploy.yml or site.yml), then scale"
+        )
+
+    try:
+        params["env"] = history.restore_env(sealed, [p.get("env") or {}], key, missing)
+    except history.HistoryError:
+        running = [
+            e["Id"]
+            for e in engine.containers({"label": f"{L_SERVICE}={p['name']}"})
+            if e.get("State") == "running" and not is_swarm_task(e)
+        ]
+        envs = [
+            dict(v.split("=", 1) for v in engine.inspect_container(i)["Config"]["Env"] or [] if "=" in v)
+            for i in running
+        ]
+        params["env"] = history.restore_env(sealed, [p.get("env") or {}, *envs], key, missing)
+    return normalize(params)
 
 
 def _invocation(module: Any) -> dict[str, Any]:

@@ -366,3 +366,31 @@ def diff_fields(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
     if not old:
         return sorted(k for k in new if k not in ("name", "replicas"))
     return sorted(k for k in set(old) | set(new) if k not in ("name", "replicas") and old.get(k) != new.get(k))
+
+
+# What a replica is made of, copied from the running revision by keep_revision; bind_address (the host's own)
+# and the update policy (how to roll, not what runs) stay the task's.
+REVISION_KEYS = tuple(k for k in HASHED_KEYS if k not in ("image_id", "bind_address"))
+
+
+def revision_params(label: Any) -> dict[str, Any]:
+    """The module parameters that give the spec a running replica was started with (its L_SPEC label).
+
+    The label was read back from a host, so it is untrusted: it is only reshaped here, and normalize() checks
+    every value again.  Env values are digests (seal); the caller restores them (history.restore_env).
+    """
+    if not isinstance(label, dict):
+        raise SpecError("revision: the running replicas' spec label is not a mapping; redeploy the service")
+    params = {k: label.get(k) for k in REVISION_KEYS}
+    hc = label.get("healthcheck")
+    if isinstance(hc, dict):
+        hc = dict(hc)
+        cmd = hc.get("command")
+        if isinstance(cmd, list) and cmd[:1] == ["CMD-SHELL"] and len(cmd) == 2:
+            hc["command"] = cmd[1]
+        elif isinstance(cmd, list) and cmd[:1] == ["CMD"]:
+            hc["command"] = cmd[1:]
+        elif cmd is not None:
+            raise SpecError("revision: healthcheck.command in the running replicas' spec label is not one we write")
+        params["healthcheck"] = hc
+    return params
