@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
 LAB := $(PYTHON) tools/lab/lab.py
+LAB_B := FLEET_LAB_NAME=fleet-lab-b FLEET_LAB_INVENTORY=$(abspath .build/lab-b/hosts.yml) $(LAB)
 K8S := $(PYTHON) tools/lab/k8s.py
 LINK := .build/collections/ansible_collections/containerops/fleet
 SANITY_TREE := .build/ansible-test/ansible_collections/containerops/fleet
@@ -43,8 +44,9 @@ link: ## Make the checkout importable as containerops.fleet
 lab-up: ## Bring up the lab hosts (Docker engine, host image, 5 hosts, inventories/lab)
 	$(LAB) up
 
-lab-down: ## Remove the lab hosts and their network
+lab-down: ## Remove the lab hosts and their network (and the second lab of `make e2e`)
 	$(LAB) down
+	$(LAB_B) down
 
 lab-status: ## Show the lab hosts
 	$(LAB) status
@@ -88,6 +90,7 @@ molecule-%: venv-test link
 	cd extensions && $(BIN)/molecule test -s $*
 
 # Order matters: each file builds on what the previous ones proved (runtime -> images -> services -> ...).
+# tools/e2e.py runs swarm, k8s_live and team at the same time on a second lab (fleet-lab-b), after runtime there.
 E2E ?= lab runtime image service haproxy edge monitoring operator hostile noshell autoscale swarm k8s_live team
 # Tools the end-to-end tests use on this machine: wrk (HAProxy load tests), cron (the autoscaler's manager).
 machine-deps:
@@ -99,13 +102,14 @@ machine-deps:
 	fi
 
 e2e: venv-test link lab-up machine-deps ## End-to-end tests on the lab hosts (pytest + testinfra; E2E="service haproxy" for some)
-	$(BIN)/pytest -q --durations=10 $(foreach t,$(E2E),tests/e2e/test_$(t).py)
+	$(BIN)/python tools/e2e.py $(E2E)
 
 # The suite proves each step on hosts that start as new servers: a lab left by `make demo` or an earlier run
 # (swarm formed, services scaled, registry set up) is removed first, as on a bare CI machine.  So is the
 # Kubernetes lab: test_k8s_live brings it up again from FLEET_K8S_BIN (binaries and images stay cached).
 e2e-fresh: ## End-to-end tests on a lab rebuilt from nothing (the host image stays cached)
 	$(LAB) down
+	$(LAB_B) down
 	$(K8S) down
 	$(MAKE) --no-print-directory e2e
 

@@ -17,8 +17,16 @@ import testinfra
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-INVENTORY = ROOT / "inventories" / "lab"
+# The lab these tests run on: inventories/lab, or a second lab's inventory directory when tools/e2e.py runs a
+# group of test files beside the first (FLEET_LAB_NAME names its containers, as for tools/lab/lab.py).
+INVENTORY = Path(os.environ.get("FLEET_E2E_INVENTORY") or ROOT / "inventories" / "lab")
+LAB_NAME = os.environ.get("FLEET_LAB_NAME") or "fleet-lab"
 BIN = Path(sys.executable).parent
+
+
+def container(host: str) -> str:
+    """The Docker container of lab host `host` on this machine."""
+    return f"{LAB_NAME}-{host}"
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +102,7 @@ def failures(proc: subprocess.CompletedProcess) -> str:
 def on_host(host: str, *args: str) -> str:
     """Run a command inside lab host `host` (its container, as root); its stdout, stripped. Fails on a non-zero exit."""
     return subprocess.run(
-        ["docker", "exec", f"fleet-lab-{host}", *args], capture_output=True, text=True, check=True
+        ["docker", "exec", container(host), *args], capture_output=True, text=True, check=True
     ).stdout.strip()
 
 
@@ -127,7 +135,7 @@ def version_2(lab_hosts) -> str:
     """fleet-demo:2, a real new release of the lab's demo (it reports its version), made on every container host."""
     for node in lab_hosts["container_hosts"]:
         subprocess.run(
-            ["docker", "exec", "-i", f"fleet-lab-{node}", "docker", "build", "-q", "-t", "fleet-demo:2", "-"],
+            ["docker", "exec", "-i", container(node), "docker", "build", "-q", "-t", "fleet-demo:2", "-"],
             input=b"FROM fleet-demo:1\nENV FLEET_DEMO_VERSION=2\n",
             check=True,
             capture_output=True,

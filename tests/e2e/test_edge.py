@@ -26,7 +26,7 @@ import urllib.request
 
 import pytest
 import yaml
-from conftest import ROOT, haproxy_all_up, haproxy_status, run_playbook, wait_for
+from conftest import ROOT, container, haproxy_all_up, haproxy_status, run_playbook, wait_for
 
 pytestmark = pytest.mark.lab
 
@@ -390,7 +390,7 @@ def test_balance_algorithms_on_real_replicas(lb, edge, addresses, balance):
         assert (
             f"balance {balance}"
             in subprocess.run(
-                ["docker", "exec", "fleet-lab-lb1", "grep", "-A2", "^backend edge-a", "/etc/haproxy/haproxy.cfg"],
+                ["docker", "exec", container("lb1"), "grep", "-A2", "^backend edge-a", "/etc/haproxy/haproxy.cfg"],
                 capture_output=True,
                 text=True,
                 check=True,

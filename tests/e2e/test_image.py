@@ -13,7 +13,7 @@ import secrets
 import subprocess
 
 import pytest
-from conftest import ROOT, run_playbook, task_results
+from conftest import ROOT, container, run_playbook, task_results
 
 PLAYBOOK = ROOT / "tests" / "e2e" / "playbooks" / "image.yml"
 REGISTRY_PLAYBOOK = ROOT / "tests" / "e2e" / "playbooks" / "image_registry.yml"
@@ -23,7 +23,7 @@ NAME = "fleet-e2e-image"
 
 def engine_image_id(host: str, ref: str) -> str | None:
     proc = subprocess.run(
-        ["docker", "exec", f"fleet-lab-{host}", "docker", "image", "inspect", "--format", "{{.Id}}", ref],
+        ["docker", "exec", container(host), "docker", "image", "inspect", "--format", "{{.Id}}", ref],
         capture_output=True,
         text=True,
         check=False,
@@ -32,7 +32,7 @@ def engine_image_id(host: str, ref: str) -> str | None:
 
 
 def engine(host: str, *args: str) -> None:
-    subprocess.run(["docker", "exec", f"fleet-lab-{host}", "docker", *args], capture_output=True, check=False)
+    subprocess.run(["docker", "exec", container(host), "docker", *args], capture_output=True, check=False)
 
 
 @pytest.fixture(scope="module")

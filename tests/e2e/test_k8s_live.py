@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, ansible_env, haproxy_status, run_playbook, wait_for
+from conftest import INVENTORY, ROOT, ansible_env, haproxy_status, run_playbook, wait_for
 
 sys.path.insert(0, str(ROOT / "tools" / "lab"))
 import k8s as k8s_lab  # the Kubernetes lab (stdlib only)
@@ -524,7 +524,7 @@ def test_haproxy_on_the_lab_balances_the_node_port_and_prometheus_scrapes_it(clu
     kubernetes service through the node address and node port; mon1's Prometheus has the same address as target.
 
     Needs the Docker lab too (make lab-up; it reconfigures lb1 and mon1, so run it under the lab's lock)."""
-    hosts_file = ROOT / "inventories" / "lab" / "hosts.yml"
+    hosts_file = INVENTORY / "hosts.yml"
     if not hosts_file.exists():
         pytest.skip("no Docker lab (make lab-up): HAProxy on lb1 cannot be shown to reach the node port")
     lab = yaml.safe_load(hosts_file.read_text())

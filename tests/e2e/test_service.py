@@ -9,7 +9,7 @@ import subprocess
 import urllib.request
 
 import pytest
-from conftest import BIN, ROOT, ansible_env, run_playbook, stats, task_results
+from conftest import BIN, ROOT, ansible_env, container, run_playbook, stats, task_results
 
 PLAYBOOK = ROOT / "tests" / "e2e" / "playbooks" / "service.yml"
 HOSTS = ("node1", "node2", "node3")
@@ -39,7 +39,7 @@ def docker_ps(host: str, service: str) -> dict[str, int]:
         [
             "docker",
             "exec",
-            f"fleet-lab-{host}",
+            container(host),
             "docker",
             "ps",
             "--filter",

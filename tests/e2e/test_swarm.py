@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 import yaml
-from conftest import ROOT, haproxy_all_up, on_host, run_playbook, stats, wait_for
+from conftest import ROOT, container, haproxy_all_up, on_host, run_playbook, stats, wait_for
 
 L_HASH = "io.containerops.fleet.spec-hash"
 
@@ -91,14 +91,14 @@ def assert_serving(result: dict, service: str, replicas: int) -> None:
 def remove(name: str) -> None:
     """Fixture cleanup straight on the manager (state=absent itself is tested below)."""
     subprocess.run(
-        ["docker", "exec", "fleet-lab-node1", "docker", "service", "rm", name], capture_output=True, check=False
+        ["docker", "exec", container("node1"), "docker", "service", "rm", name], capture_output=True, check=False
     )
 
 
 def leave_swarm(host: str) -> None:
     """Take `host` out of the swarm, so the role has a new node to join."""
     subprocess.run(
-        ["docker", "exec", f"fleet-lab-{host}", "docker", "swarm", "leave", "--force"], capture_output=True, check=False
+        ["docker", "exec", container(host), "docker", "swarm", "leave", "--force"], capture_output=True, check=False
     )
     ids = manager("node", "ls", "--filter", f"name={host}", "--format", "{{.ID}} {{.Hostname}}").split("\n")
     for line in ids:
@@ -109,7 +109,7 @@ def leave_swarm(host: str) -> None:
 @pytest.fixture(scope="module", autouse=True)
 def lab_swarm():
     images = subprocess.run(
-        ["docker", "exec", "fleet-lab-node3", "docker", "image", "inspect", "fleet-test/httpd:broken"],
+        ["docker", "exec", container("node3"), "docker", "image", "inspect", "fleet-test/httpd:broken"],
         capture_output=True,
         check=False,
     )

@@ -24,7 +24,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BIN, ROOT, ansible_playbook, build_noshell_image, failures, run_playbook, stats, wait_for
+from conftest import (
+    BIN,
+    ROOT,
+    ansible_playbook,
+    build_noshell_image,
+    container,
+    failures,
+    run_playbook,
+    stats,
+    wait_for,
+)
 from load import Load
 
 APP_HOSTS = {"app1": "node1", "app2": "node2"}  # the team's names for two lab hosts
@@ -35,7 +45,7 @@ USER = "team"
 
 def on(host: str, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["docker", "exec", "-i", f"fleet-lab-{host}", *args], input=stdin, capture_output=True, check=False
+        ["docker", "exec", "-i", container(host), *args], input=stdin, capture_output=True, check=False
     )
 
 
