@@ -90,7 +90,7 @@ molecule-%: venv-test link
 	cd extensions && $(BIN)/molecule test -s $*
 
 # Order matters: each file builds on what the previous ones proved (runtime -> images -> services -> ...).
-# tools/e2e.py runs swarm, k8s_live and team at the same time on a second lab (fleet-lab-b), after runtime there.
+# tools/e2e.py runs swarm, k8s_live and team at the same time on a second lab (fleet-lab-b), after site.yml there.
 E2E ?= lab runtime image service haproxy edge monitoring operator hostile noshell autoscale swarm k8s_live team
 # Tools the end-to-end tests use on this machine: wrk (HAProxy load tests), cron (the autoscaler's manager).
 machine-deps:

@@ -6,9 +6,10 @@
 
 The files in SECOND share no state with the others (their own services, ports, swarm, cluster and project), so
 they run on a lab of their own, `fleet-lab-b` (inventory in .build/lab-b, the lab's group_vars, its own
-controller state dir), after test_runtime has installed the engines there.  Each group runs in its own pytest
-process, at the same time; each one's output goes to .build/e2e/<group>.log and is printed when it ends, and the
-run fails when either group fails.  With no file of SECOND, one pytest runs in the foreground on the first lab.
+controller state dir), once site.yml has converged it (as test_lab does on the first).  Each group runs in its
+own pytest process, at the same time; each one's output goes to .build/e2e/<group>.log and is printed when it
+ends, and the run fails when either group fails.  With no file of SECOND, one pytest runs in the foreground on
+the first lab.
 """
 
 from __future__ import annotations
@@ -38,13 +39,13 @@ LAB_B_ENV = {
 
 
 def groups(names: list[str]) -> dict[str, list[str]]:
-    """Names in the given order -> {'a': [...], 'b': [...]}; group b starts with runtime when it has files."""
+    """Names in the given order -> {'a': [...], 'b': [...]} (the files of SECOND)."""
     unknown = [n for n in names if not (ROOT / "tests" / "e2e" / f"test_{n}.py").is_file()]
     if unknown:
         raise SystemExit(f"e2e: no tests/e2e/test_{unknown[0]}.py")
     second = [n for n in names if n in SECOND]
     first = [n for n in names if n not in SECOND]
-    return {"a": first, "b": (["runtime", *second] if second else [])}
+    return {"a": first, "b": second}
 
 
 def lab_b_inventory() -> None:
@@ -71,7 +72,8 @@ def pytest_args(names: list[str]) -> list[str]:
 
 
 def run_group(name: str, names: list[str], env: dict[str, str], done: queue.Queue) -> None:
-    """One group's pytest (lab b brought up first), output to .build/e2e/<name>.log; (name, rc, seconds) to `done`."""
+    """One group's pytest (lab b brought up and converged first), its output in .build/e2e/<name>.log;
+    (name, exit code, seconds) to `done`."""
     started = time.monotonic()
     log_path = ROOT / ".build" / "e2e" / f"{name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,10 +82,16 @@ def run_group(name: str, names: list[str], env: dict[str, str], done: queue.Queu
         with log_path.open("w") as log:
             if name == "b":
                 lab_b_inventory()
-                up = [sys.executable, str(ROOT / "tools" / "lab" / "lab.py"), "up"]
-                rc = subprocess.run(up, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
-                if rc != 0:
-                    return
+                for step in (
+                    [sys.executable, str(ROOT / "tools" / "lab" / "lab.py"), "up"],
+                    [str(BIN / "ansible-playbook"), "-i", str(LAB_B), str(ROOT / "playbooks" / "site.yml")],
+                ):
+                    rc = subprocess.run(
+                        step, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False
+                    ).returncode
+                    if rc != 0:
+                        log.write(f"e2e: {' '.join(step[:4])} failed (exit {rc})\n")
+                        return
             rc = subprocess.run(
                 pytest_args(names), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False
             ).returncode
@@ -95,7 +103,12 @@ def main(argv: list[str]) -> int:
     plan = groups(argv)
     if not plan["b"]:
         return subprocess.run(pytest_args(plan["a"]), cwd=ROOT, check=False).returncode
-    envs = {"a": dict(os.environ), "b": dict(os.environ, **LAB_B_ENV)}
+    ansible = {  # what `make` exports, for a run straight from the shell
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".build" / "collections"),
+        "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+    }
+    envs = {"a": dict(os.environ), "b": dict(os.environ, **ansible, **LAB_B_ENV)}
     done: queue.Queue = queue.Queue()
     started = [name for name in ("a", "b") if plan[name]]
     for name in started:
