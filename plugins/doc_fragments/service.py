@@ -185,7 +185,16 @@ options:
     choices: ["no", always, unless-stopped, on-failure]
     default: unless-stopped
   networks:
-    description: Docker network to attach the replicas to (the first is used).
+    description:
+      - Networks the replicas join, every one of them, with the service name as an alias on each, so other
+        containers on the same network find the replicas by that name (Docker's DNS answers with every replica).
+      - On O(platform=docker), a network the host does not have is created when a replica is to run there
+        (driver C(bridge), labelled C(io.containerops.fleet.managed)); an existing one is used as it is. A new
+        or removed network rolls the replicas like any other change. Networks are never removed by the module.
+      - On O(platform=swarm), the networks must exist on the swarm (overlay); on O(platform=kubernetes) leave it
+        empty (pods find Services by DNS name).
+      - The engine's own networks (V(bridge), V(host), V(none), V(default), V(ingress), V(docker_gwbridge)) are
+        refused; across hosts, services reach each other through their HAProxy frontends.
     type: list
     elements: str
     default: []

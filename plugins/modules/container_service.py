@@ -103,7 +103,7 @@ options:
   revision:
     description:
       - O(platform=docker). Copy the running revision instead of the task's spec (C(scale.yml) and the autoscaler
-        change only the count): the spec label of a running replica, as C(containerops.fleet.container_service_facts)
+        change only the count) - the spec label of a running replica, as C(containerops.fleet.container_service_facts)
         returns it in RV(container_service_facts#module:revisions).
       - What a replica is made of (image, command, env, ports, volumes, labels, health check, resources, restart
         policy, networks, metrics path) comes from it; O(replicas), O(bind_address) and O(update) from the task.
@@ -210,6 +210,12 @@ retiring:
   returned: state=present
   type: list
   elements: dict
+networks_created:
+  description: The O(networks) this host's engine did not have and the task created (in check mode, would create).
+  returned: when a network was missing (O(platform=docker))
+  type: list
+  elements: str
+  sample: [backend]
 spec_hash:
   description: Hash of the desired spec and image ID.
   returned: state=present

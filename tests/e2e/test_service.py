@@ -9,7 +9,7 @@ import subprocess
 import urllib.request
 
 import pytest
-from conftest import BIN, ROOT, ansible_env, container, run_playbook, stats, task_results
+from conftest import BIN, INVENTORY, ROOT, ansible_env, container, on_host, run_playbook, stats, task_results
 
 PLAYBOOK = ROOT / "tests" / "e2e" / "playbooks" / "service.yml"
 HOSTS = ("node1", "node2", "node3")
@@ -136,3 +136,55 @@ def test_failing_health_check_rolls_back_and_old_replicas_keep_serving():
         assert docker_ps(h, "e2e-svc") == before[h]
         assert {ep["container"] for ep in result["endpoints"]} == set(before[h])
         assert all(answers(ep) for ep in result["endpoints"])
+
+
+def replicas_of(host: str, service: str) -> list[str]:
+    return sorted(docker_ps(host, service))
+
+
+def remove_services(*names: str) -> None:
+    for name in names:
+        subprocess.run(
+            [str(BIN / "ansible"), "-i", str(INVENTORY), "container_hosts", "-m",
+             "containerops.fleet.container_service", "-a", f"name={name} state=absent"],
+            cwd=ROOT, env=ansible_env(), capture_output=True, check=False,
+        )  # fmt: skip
+
+
+def test_services_find_each_other_by_name_on_every_network_they_list():
+    """Issue 16 item 3: every listed network is joined, created when missing (labelled), with the service name as
+    an alias: a replica of one service reaches the other by its name, also after the other rolled."""
+    kv = definition(name="e2e-kv", replicas=3, networks=["e2e-back"])
+    app = definition(name="e2e-app", replicas=3, networks=["e2e-front", "e2e-back"])
+    try:
+        for h in HOSTS:
+            subprocess.run(
+                ["docker", "exec", container(h), "docker", "network", "rm", "e2e-back", "e2e-front"],
+                capture_output=True, check=False,
+            )  # fmt: skip
+        created = task_results(deploy(kv), "containerops.fleet.service : Start the replicas")
+        assert {h: created[h].get("networks_created") for h in HOSTS} == {h: ["e2e-back"] for h in HOSTS}
+        created = task_results(deploy(app), "containerops.fleet.service : Start the replicas")
+        assert {h: created[h].get("networks_created") for h in HOSTS} == {h: ["e2e-front"] for h in HOSTS}
+        for h in HOSTS:
+            labels = json.loads(on_host(h, "docker", "network", "inspect", "-f", "{{json .Labels}}", "e2e-front"))
+            assert labels["io.containerops.fleet.managed"] == "true"
+            (app_replica,) = replicas_of(h, "e2e-app")
+            joined = json.loads(
+                on_host(h, "docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", app_replica)
+            )
+            assert sorted(joined) == ["e2e-back", "e2e-front"]
+            assert all("e2e-app" in (joined[n]["Aliases"] or []) for n in joined)
+            assert on_host(h, "docker", "exec", app_replica, "wget", "-qO-", "http://e2e-kv:8000/") == "fleet test page"
+        rolled = definition(name="e2e-kv", replicas=3, networks=["e2e-back"], env={"RELEASE": "2"})
+        deploy(rolled)
+        for h in HOSTS:
+            (app_replica,) = replicas_of(h, "e2e-app")
+            (kv_replica,) = replicas_of(h, "e2e-kv")
+            assert on_host(h, "docker", "exec", app_replica, "wget", "-qO-", "http://e2e-kv:8000/") == "fleet test page"
+            # the other way round over the shared network; the app's other network is not the kv's
+            assert on_host(h, "docker", "exec", kv_replica, "wget", "-qO-", "http://e2e-app:8000/") == "fleet test page"
+        again = deploy(rolled)
+        assert all(s["changed"] == 0 and s["failures"] == 0 for s in stats(again).values())
+    finally:
+        remove_services("e2e-app", "e2e-kv")

@@ -237,6 +237,20 @@ class DockerEngine:
             timeout=1800,
         )
 
+    # ------------------------------------------------------------------ networks
+
+    def inspect_network(self, name: str) -> dict | None:
+        return self._get_or_none(f"/networks/{urllib.parse.quote(name, safe='')}")
+
+    def create_network(self, name: str, driver: str, labels: dict[str, str], attachable: bool = False) -> str:
+        body = {"Name": name, "Driver": driver, "CheckDuplicate": True, "Labels": labels, "Attachable": attachable}
+        return self.call("POST", "/networks/create", body=body)["Id"]
+
+    def connect_network(self, network: str, container: str, aliases: list[str]) -> None:
+        """Join a created (not yet started) container to one more network, reachable there by `aliases`."""
+        body = {"Container": container, "EndpointConfig": {"Aliases": aliases}}
+        self.call("POST", f"/networks/{urllib.parse.quote(network, safe='')}/connect", body=body)
+
     # ------------------------------------------------------------------ swarm
 
     def swarm_inspect(self) -> dict | None:

@@ -32,6 +32,7 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service.plan im
     replica_from_list,
 )
 from ansible_collections.containerops.fleet.plugins.module_utils.service.spec import (
+    L_MANAGED,
     L_SERVICE,
     L_SPEC,
     MAX_REPLICAS_PER_HOST,
@@ -140,6 +141,13 @@ class DockerService:
             after["spec"] = {k: sealed.get(k) for k in diff_fields(old_spec, sealed)}
             result["changed_fields"] = diff_fields(old_spec, sealed)
         result["diff"] = {"before": before, "after": after}
+        missing = self._missing_networks()
+        if missing:
+            result.update(changed=True, networks_created=missing)
+            after["networks_created"] = missing
+            if not self.check_mode:
+                for network in missing:
+                    self.engine.create_network(network, "bridge", {L_MANAGED: "true", L_SERVICE: self.spec["name"]})
         if not acting or self.check_mode:
             result.update(self._split_retiring(self.endpoints(entries), retiring))
             result.update(self._history(image["Id"], digest, record_it=not self.check_mode and not current))
@@ -148,6 +156,13 @@ class DockerService:
         result.update(self._split_retiring(self.endpoints(), retiring))
         result.update(self._history(image["Id"], digest, record_it=True))
         return result
+
+    def _missing_networks(self) -> list[str]:
+        """The service's networks this host's engine does not have yet (created for it; none when it runs no
+        replica here)."""
+        if not self.spec["replicas"]:
+            return []
+        return [n for n in self.spec["networks"] if self.engine.inspect_network(n) is None]
 
     def _split_retiring(self, endpoints: list[dict[str, Any]], retiring: set[str]) -> dict[str, Any]:
         """With keep_old, the replaced replicas still run: report them apart from the ones that stay."""
@@ -295,6 +310,8 @@ class DockerService:
             )
             new = Started(idx, self.engine.create_container(name, body), name, probe_url(self.spec, ports))
             started.append(new)
+            for network in self.spec["networks"][1:]:  # the first was given at create (spec.container_body)
+                self.engine.connect_network(network, new.id, [self.spec["name"]])
             self.engine.start_container(new.id)
             return new
 

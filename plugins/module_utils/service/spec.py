@@ -22,6 +22,9 @@ L_HASH = f"{LABEL_PREFIX}.spec-hash"
 L_SPEC = f"{LABEL_PREFIX}.spec"
 L_PORT = f"{LABEL_PREFIX}.port"
 L_ADDRESS = f"{LABEL_PREFIX}.address"
+L_MANAGED = f"{LABEL_PREFIX}.managed"  # on the networks the collection created
+# The engine's own networks: a replica on them has no service alias (or no ports), so they are refused by name.
+ENGINE_NETWORKS = ("bridge", "host", "none", "default", "ingress", "docker_gwbridge")
 
 DEFAULT_PORT_RANGE = (20000, 29999)
 MAX_REPLICAS_PER_HOST = 250  # one service on one host; placement refuses totals that would need more
@@ -201,6 +204,13 @@ def normalize(params: dict[str, Any]) -> dict[str, Any]:
     networks = sorted(params.get("networks") or [])
     for i, net in enumerate(networks):
         _ok("network", net, f"networks[{i}]")
+        if net in ENGINE_NETWORKS:
+            raise SpecError(
+                f"networks[{i}]: {net!r} is the engine's own network, where replicas cannot be found by the service "
+                "name; name a network of your own (it is created when missing) or leave networks empty"
+            )
+    if len(set(networks)) != len(networks):
+        raise SpecError("networks: a network is listed twice")
     if params.get("image"):
         _ok("image", params["image"], "image")
     if params.get("bind_address"):
@@ -345,6 +355,8 @@ def container_body(
     if spec["resources"]["memory"]:
         host_config["Memory"] = spec["resources"]["memory"]
     if spec["networks"]:
+        # The first network at create time (engines before API 1.44 take one), the others joined before start
+        # (DockerDriver._start); on every one the service name is an alias, so other replicas find it by name.
         host_config["NetworkMode"] = spec["networks"][0]
     body: dict[str, Any] = {
         "Image": spec["image"],
@@ -353,6 +365,8 @@ def container_body(
         "ExposedPorts": exposed,
         "HostConfig": host_config,
     }
+    if spec["networks"]:
+        body["NetworkingConfig"] = {"EndpointsConfig": {spec["networks"][0]: {"Aliases": [spec["name"]]}}}
     if spec["command"]:
         body["Cmd"] = spec["command"]
     health = docker_healthcheck(spec, outside=True)

@@ -43,6 +43,7 @@ INSPECTED = fixture("containers_inspect.json")
 CREATED = fixture("create.json")
 LOGS = fixture("logs.json")
 ERRORS = fixture("errors.json")
+NETWORKS = fixture("networks.json")  # record_networks.py
 
 
 def _list_template(state: str, health: str | None) -> dict[str, Any]:
@@ -94,6 +95,9 @@ class FakeEngine(DockerEngine):
         self._faults: list[tuple[str, str, str]] = []  # (verb, container name, error fixture key)
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
+        self.networks: dict[str, dict[str, Any]] = {}  # name -> inspect document
+        self.joined: dict[str, dict[str, list[str]]] = {}  # container name -> network -> aliases
+        self.gone_at_join: set[str] = set()  # networks removed by someone between our check and the join
 
     # ------------------------------------------------------------------ test helpers
 
@@ -142,6 +146,8 @@ class FakeEngine(DockerEngine):
             raise self._error("no_such_image", ref)
         if method == "POST" and path == "/containers/create":
             return self._create(query["name"], body)
+        if path.startswith("/networks"):
+            return self._network(method, urllib.parse.unquote(path), body)
         m = re.fullmatch(r"/containers/([^/]+)(/json|/start|/stop|/restart)?", path)
         if not m:
             raise AssertionError(f"the fake engine has no answer for {method} {path}")
@@ -250,6 +256,44 @@ class FakeEngine(DockerEngine):
     def _remove(self, c: FakeContainer) -> None:
         del self.containers_by_id[c.id]
         return None
+
+    # ------------------------------------------------------------------ networks
+
+    def add_network(self, name: str, labels: dict[str, str] | None = None) -> None:
+        """A network the host already has (made by someone else)."""
+        doc = copy.deepcopy(NETWORKS["inspect"])
+        doc.update(Name=name, Id=hashlib.sha256(name.encode()).hexdigest(), Labels=dict(labels or {}))
+        self.networks[name] = doc
+
+    def _network(self, method: str, path: str, body: Any) -> Any:
+        m = re.fullmatch(r"/networks/([^/]+)(/connect)?", path)
+        if method == "POST" and path == "/networks/create":
+            self.calls.append(("network_create", body["Name"], body["Driver"]))
+            if body["Name"] in self.networks:
+                raise EngineError(NETWORKS["conflict"]["body"]["message"].replace("rectest-net", body["Name"]), 409)
+            self.add_network(body["Name"], body.get("Labels"))
+            return dict(copy.deepcopy(NETWORKS["create"]), Id=self.networks[body["Name"]]["Id"])
+        if not m:
+            raise AssertionError(f"the fake engine has no answer for {method} {path}")
+        name = m.group(1)
+        if m.group(2) and name in self.gone_at_join:
+            del self.networks[name]
+        if name not in self.networks:
+            self.calls.append(("network_missing", name))
+            raise EngineError(NETWORKS["missing"]["body"]["message"].replace("rectest-missing", name), 404)
+        if method == "GET" and not m.group(2):
+            self.calls.append(("network", name))
+            return copy.deepcopy(self.networks[name])
+        c = self._find(body["Container"], "connect")
+        self.calls.append(("connect", c.name, name))
+        self.joined.setdefault(c.name, {})[name] = list(body["EndpointConfig"]["Aliases"])
+        return NETWORKS["connect"]
+
+    def networks_of(self, name: str) -> dict[str, list[str]]:
+        """Network -> aliases of container `name`: the one given at create, then the ones it was joined to."""
+        c = next(c for c in self.containers_by_id.values() if c.name == name)
+        at_create = (c.body.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}
+        return {**{n: list(cfg.get("Aliases") or []) for n, cfg in at_create.items()}, **self.joined.get(name, {})}
 
     # ------------------------------------------------------------------ lookup and errors
 
