@@ -104,12 +104,14 @@ options:
     description:
       - O(platform=docker). Copy the running revision instead of the task's spec (C(scale.yml) and the autoscaler
         change only the count) - the spec label of a running replica, as C(containerops.fleet.container_service_facts)
-        returns it in RV(container_service_facts#module:revisions).
+        returns it in RV(containerops.fleet.container_service_facts#module:revisions).
       - What a replica is made of (image, command, env, ports, volumes, labels, health check, resources, restart
         policy, networks, metrics path) comes from it; O(replicas), O(bind_address) and O(update) from the task.
       - It was read back from a host, so every value is checked again like the task's own. Env values in it are
         digests; each is taken from O(env) when its digest matches, else from a running replica of the service on
-        this host; a value neither has fails the task, naming the variable.
+        this host; a value neither has fails the task, naming the variable. A key the label lacks (written by an
+        older release) keeps the task's value. On a host placed no replica it is not used.
+      - Mutually exclusive with O(rollback_to).
     type: dict
   seal_key:
     description:
@@ -306,6 +308,7 @@ def main() -> None:
             seal_key=dict(type="str", no_log=True),
         ),
         required_if=[("state", "present", ("image", "rollback_to"), True)],
+        mutually_exclusive=[("revision", "rollback_to")],
         supports_check_mode=True,
     )
     run(module)

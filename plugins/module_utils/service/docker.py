@@ -147,7 +147,11 @@ class DockerService:
             after["networks_created"] = missing
             if not self.check_mode:
                 for network in missing:
-                    self.engine.create_network(network, "bridge", {L_MANAGED: "true", L_SERVICE: self.spec["name"]})
+                    try:
+                        self.engine.create_network(network, "bridge", {L_MANAGED: "true", L_SERVICE: self.spec["name"]})
+                    except EngineError as exc:  # made meanwhile by another service's deploy on this host
+                        if exc.status != 409:
+                            raise
         if not acting or self.check_mode:
             result.update(self._split_retiring(self.endpoints(entries), retiring))
             result.update(self._history(image["Id"], digest, record_it=not self.check_mode and not current))
@@ -162,7 +166,8 @@ class DockerService:
         replica here)."""
         if not self.spec["replicas"]:
             return []
-        return [n for n in self.spec["networks"] if self.engine.inspect_network(n) is None]
+        # The engine also finds a network by an ID prefix: only one of this very name counts.
+        return [n for n in self.spec["networks"] if (self.engine.inspect_network(n) or {}).get("Name") != n]
 
     def _split_retiring(self, endpoints: list[dict[str, Any]], retiring: set[str]) -> dict[str, Any]:
         """With keep_old, the replaced replicas still run: report them apart from the ones that stay."""

@@ -25,6 +25,7 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service.spec im
     SpecError,
     normalize,
     revision_params,
+    revision_spec,
 )
 from ansible_collections.containerops.fleet.plugins.module_utils.service.swarm import SwarmService
 
@@ -116,7 +117,7 @@ def _driver(module: Any, spec: dict[str, Any]) -> tuple[Driver, DockerService | 
         )
     history_path = os.path.join(p["history_dir"], f"{p['name']}.json") if p["history_dir"] else ""
     engine = engine_from_params(p)
-    if p["revision"]:
+    if p["revision"] and p["replicas"]:  # a host that runs no replica of it has nothing to copy
         spec = _revision_spec(p, engine, key)
     if p["rollback_to"]:
         entry = history.pick(history.load(history_path), p["rollback_to"])
@@ -142,7 +143,7 @@ def _driver(module: Any, spec: dict[str, Any]) -> tuple[Driver, DockerService | 
 def _revision_spec(p: dict[str, Any], engine: Any, key: bytes) -> dict[str, Any]:
     """The spec of the running revision (p["revision"], a replica's spec label), env values restored, checked again."""
     params = {**p, **revision_params(p["revision"])}
-    sealed = params.get("env") if isinstance(params.get("env"), dict) else {}
+    sealed = params.get("env") or {}
 
     def missing(name: str) -> str:
         return (
@@ -164,7 +165,7 @@ def _revision_spec(p: dict[str, Any], engine: Any, key: bytes) -> dict[str, Any]
             for i in running
         ]
         params["env"] = history.restore_env(sealed, [p.get("env") or {}, *envs], key, missing)
-    return normalize(params)
+    return revision_spec(params)
 
 
 def _invocation(module: Any) -> dict[str, Any]:

@@ -390,21 +390,60 @@ REVISION_KEYS = tuple(k for k in HASHED_KEYS if k not in ("image_id", "bind_addr
 def revision_params(label: Any) -> dict[str, Any]:
     """The module parameters that give the spec a running replica was started with (its L_SPEC label).
 
-    The label was read back from a host, so it is untrusted: it is only reshaped here, and normalize() checks
-    every value again.  Env values are digests (seal); the caller restores them (history.restore_env).
+    The label was read back from a host, so it is untrusted: only the keys it has are taken (a label of an older
+    release leaves the task's value for a key it lacks), the fields the module's argument spec would check for
+    type and choice are checked here, and normalize() checks every value again.  Env values are digests (seal);
+    the caller restores them (history.restore_env).
     """
+    from ansible_collections.containerops.fleet.plugins.module_utils.service.schema import RESTART_POLICIES
+
+    def bad(field: str) -> SpecError:
+        return SpecError(f"revision: {field} in the running replicas' spec label is not valid; redeploy the service")
+
     if not isinstance(label, dict):
-        raise SpecError("revision: the running replicas' spec label is not a mapping; redeploy the service")
-    params = {k: label.get(k) for k in REVISION_KEYS}
+        raise bad("the spec")
+    params = {k: label[k] for k in REVISION_KEYS if k in label}
+    env = params.get("env", {})
+    if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+        raise bad("env")
+    if any(not v.startswith(SEALED) for v in env.values()):
+        # written before values were sealed: never pass a plain value on (results, invocation, journal)
+        raise bad("env (a value that is not a digest)")
+    if "restart_policy" in params and params["restart_policy"] not in RESTART_POLICIES:
+        raise bad("restart_policy")
+    for i, port in enumerate(params.get("ports") or []):
+        container = port.get("container") if isinstance(port, dict) else None
+        if not isinstance(container, int) or isinstance(container, bool) or port.get("protocol") not in ("tcp", "udp"):
+            raise bad(f"ports[{i}]")
+    res = params.get("resources")
+    if res is not None:
+        cpus = res.get("cpus") if isinstance(res, dict) else None
+        if cpus is not None and (isinstance(cpus, bool) or not isinstance(cpus, (int, float)) or not 0 <= cpus < 1e6):
+            raise bad("resources.cpus")
     hc = label.get("healthcheck")
-    if isinstance(hc, dict):
+    if "healthcheck" in params and hc is not None:
+        if not isinstance(hc, dict):
+            raise bad("healthcheck")
         hc = dict(hc)
         cmd = hc.get("command")
         if isinstance(cmd, list) and cmd[:1] == ["CMD-SHELL"] and len(cmd) == 2:
             hc["command"] = cmd[1]
-        elif isinstance(cmd, list) and cmd[:1] == ["CMD"]:
+        elif isinstance(cmd, list) and cmd[:1] == ["CMD"] and len(cmd) > 1:
             hc["command"] = cmd[1:]
         elif cmd is not None:
-            raise SpecError("revision: healthcheck.command in the running replicas' spec label is not one we write")
+            raise bad("healthcheck.command")
         params["healthcheck"] = hc
     return params
+
+
+def revision_spec(params: dict[str, Any]) -> dict[str, Any]:
+    """normalize() for task parameters merged with revision_params: a value the label made unusable is named as the
+    label's, never a traceback."""
+    try:
+        return normalize(params)
+    except SpecError as exc:
+        raise SpecError(f"revision: {exc} (in the running replicas' spec label; redeploy the service)") from None
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise SpecError(
+            f"revision: the running replicas' spec label does not make a valid spec ({exc}); redeploy"
+        ) from None

@@ -11,6 +11,7 @@ from ansible_collections.containerops.fleet.plugins.module_utils.service.spec im
     SpecError,
     normalize,
     revision_params,
+    revision_spec,
     seal,
 )
 
@@ -41,7 +42,7 @@ BASE = {
 )
 def test_revision_params_give_back_the_same_spec(hc):
     spec = normalize({**BASE, "healthcheck": hc})
-    label = {k: v for k, v in spec.items() if k != "replicas"}
+    label = {k: v for k, v in seal(spec, b"k").items() if k != "replicas"}
     again = normalize({**revision_params(label), "name": "web", "replicas": 3, "env": spec["env"]})
     assert {k: again[k] for k in REVISION_KEYS} == {k: spec[k] for k in REVISION_KEYS}
 
@@ -55,6 +56,38 @@ def test_revision_params_are_checked_again():
         revision_params("not a mapping")
     with pytest.raises(SpecError, match=r"healthcheck\.command"):
         revision_params({**spec, "healthcheck": {"command": ["NONE"]}})
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"env": ["A=1"]}, "env"),
+        ({"env": {"A": "plain value"}}, r"env \(a value that is not a digest\)"),
+        ({"restart_policy": "bogus"}, "restart_policy"),
+        ({"ports": [{"container": 8000, "protocol": "tcp/../x", "host_range": [1, 2]}]}, r"ports\[0\]"),
+        ({"ports": [{"container": "x", "protocol": "tcp"}]}, r"ports\[0\]"),
+        ({"resources": {"cpus": float("nan"), "memory": 0}}, r"resources\.cpus"),
+        ({"healthcheck": {"command": ["CMD"]}}, r"healthcheck\.command"),
+        ({"healthcheck": "curl"}, "healthcheck"),
+    ],
+)
+def test_a_label_a_task_could_not_give_is_refused_naming_the_field(change, field):
+    label = {k: v for k, v in seal(normalize(BASE), b"k").items() if k != "replicas"}
+    with pytest.raises(SpecError, match=rf"^revision: {field} in the running replicas' spec label"):
+        revision_params({**label, **change})
+
+
+def test_a_key_an_older_label_lacks_keeps_the_tasks_value_and_bad_values_never_trace_back():
+    label = {k: v for k, v in seal(normalize(BASE), b"k").items() if k not in ("replicas", "networks", "metrics_path")}
+    params = revision_params(label)
+    assert "networks" not in params and "metrics_path" not in params
+    task = {**BASE, "networks": ["task-net"], "metrics_path": "/m"}
+    spec = revision_spec({**task, **params, "env": BASE["env"]})
+    assert spec["networks"] == ["task-net"] and spec["metrics_path"] == "/m"
+    with pytest.raises(SpecError, match=r"^revision: .*redeploy"):
+        revision_spec({**task, **params, "env": BASE["env"], "volumes": [["not", "a string"]]})
+    with pytest.raises(SpecError, match=r"^revision: networks\[0\]"):
+        revision_spec({**task, **params, "env": BASE["env"], "networks": ["host"]})
 
 
 def test_restore_env_takes_each_value_from_the_first_source_with_its_digest():
