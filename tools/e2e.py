@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SECOND = ("swarm", "k8s_live", "team")
 LAB_B = ROOT / ".build" / "lab-b"
+STATE_B = ROOT / ".build" / "lab-b-state"  # not inside the inventory directory: Ansible would read it as inventory
 LAB_B_ENV = {
     "FLEET_LAB_NAME": "fleet-lab-b",
     "FLEET_LAB_INVENTORY": str(LAB_B / "hosts.yml"),
@@ -63,7 +64,7 @@ def lab_b_inventory() -> None:
             (group_vars / entry.name).symlink_to(entry)
     (group_vars / "all" / "zz_lab_b.yml").write_text(
         "---\n# Written by tools/e2e.py: the second lab keeps its controller state apart from the first's.\n"
-        'fleet_state_dir: "{{ inventory_dir }}/state"\n'
+        f"fleet_state_dir: {STATE_B}\n"
     )
 
 
