@@ -242,8 +242,8 @@ class DockerEngine:
     def inspect_network(self, name: str) -> dict | None:
         return self._get_or_none(f"/networks/{urllib.parse.quote(name, safe='')}")
 
-    def create_network(self, name: str, driver: str, labels: dict[str, str], attachable: bool = False) -> str:
-        body = {"Name": name, "Driver": driver, "CheckDuplicate": True, "Labels": labels, "Attachable": attachable}
+    def create_network(self, name: str, driver: str, labels: dict[str, str]) -> str:
+        body = {"Name": name, "Driver": driver, "CheckDuplicate": True, "Labels": labels}
         return self.call("POST", "/networks/create", body=body)["Id"]
 
     def connect_network(self, network: str, container: str, aliases: list[str]) -> None:
